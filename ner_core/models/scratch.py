@@ -1,0 +1,128 @@
+"""A tagger trained from scratch: word + character + shape embeddings into an
+``nn.TransformerEncoder``. No pretrained weights of any kind."""
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import torch
+from torch import nn
+
+from ner_core.models.base import Tagger
+
+VOCAB_FILE = "vocab.json"
+PAD, UNK = 0, 1
+MAX_CHARS = 20
+MAX_POSITIONS = 512
+_DIGIT = re.compile(r"\d")
+SHAPES = ("pad", "lower", "title", "upper", "mixed", "number", "fraction", "punct", "other")
+_FRACTIONS = set("¼½¾⅐⅑⅒⅓⅔⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞")
+
+
+def normalize_word(word: str) -> str:
+    """The vocabulary key of a word: lowercased, every digit written as 0."""
+    return _DIGIT.sub("0", word.lower())
+
+
+def word_shape(word: str) -> int:
+    """A coarse shape class of a word (index into SHAPES)."""
+    if word in _FRACTIONS or "/" in word and word[0].isdigit():
+        return SHAPES.index("fraction")
+    if word[0].isdigit():
+        return SHAPES.index("number")
+    if word.isalpha() or "'" in word:
+        if word.islower():
+            return SHAPES.index("lower")
+        if word.isupper():
+            return SHAPES.index("upper")
+        return SHAPES.index("title") if word[0].isupper() and word[1:].islower() else SHAPES.index("mixed")
+    return SHAPES.index("punct") if not word.isalnum() else SHAPES.index("other")
+
+
+def build_vocab(sentences: Iterable[Sequence[str]]) -> tuple[list[str], list[str]]:
+    """(words, chars) seen in training sentences, each list starting with <pad>, <unk>."""
+    words: Counter[str] = Counter()
+    chars: Counter[str] = Counter()
+    for sentence in sentences:
+        for w in sentence:
+            words[normalize_word(w)] += 1
+            chars.update(w)
+    return ["<pad>", "<unk>", *sorted(words)], ["<pad>", "<unk>", *sorted(chars)]
+
+
+class ScratchTagger(Tagger):
+    """Embeddings (word ⊕ char-CNN ⊕ shape) → TransformerEncoder → linear."""
+
+    kind = "scratch"
+
+    def __init__(self, words: list[str], chars: list[str], tag_names: Sequence[str], *, d_model: int = 256,
+                 layers: int = 4, heads: int = 4, char_dim: int = 48, dropout: float = 0.1,
+                 word_dropout: float = 0.1) -> None:
+        super().__init__(tag_names)
+        self.words, self.chars = words, chars
+        self.word_index = {w: i for i, w in enumerate(words)}
+        self.char_index = {c: i for i, c in enumerate(chars)}
+        self.hparams = dict(d_model=d_model, layers=layers, heads=heads, char_dim=char_dim,
+                            dropout=dropout, word_dropout=word_dropout)
+        self.word_embedding = nn.Embedding(len(words), d_model // 2, padding_idx=PAD)
+        self.char_embedding = nn.Embedding(len(chars), char_dim, padding_idx=PAD)
+        self.char_cnn = nn.Conv1d(char_dim, d_model // 2, kernel_size=3, padding=1)
+        self.shape_embedding = nn.Embedding(len(SHAPES), 16)
+        self.project = nn.Linear(d_model + 16, d_model)
+        self.position = nn.Embedding(MAX_POSITIONS, d_model)
+        layer = nn.TransformerEncoderLayer(d_model, heads, dim_feedforward=2 * d_model, dropout=dropout,
+                                           batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d_model)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(d_model, len(tag_names))
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        # Small normal init for embeddings (as in GPT/BERT); zero the padding rows.
+        for emb in (self.word_embedding, self.char_embedding, self.shape_embedding, self.position):
+            nn.init.normal_(emb.weight, std=0.02)
+        with torch.no_grad():
+            self.word_embedding.weight[PAD].zero_()
+            self.char_embedding.weight[PAD].zero_()
+
+    def encode(self, words: Sequence[Sequence[str]]) -> dict[str, torch.Tensor]:
+        n = min(max((len(w) for w in words), default=0), MAX_POSITIONS)
+        word_ids = torch.zeros(len(words), n, dtype=torch.long)
+        char_ids = torch.zeros(len(words), n, MAX_CHARS, dtype=torch.long)
+        shapes = torch.zeros(len(words), n, dtype=torch.long)
+        for i, sentence in enumerate(words):
+            for j, w in enumerate(sentence[:n]):
+                word_ids[i, j] = self.word_index.get(normalize_word(w), UNK)
+                shapes[i, j] = word_shape(w)
+                char_ids[i, j, : min(len(w), MAX_CHARS)] = torch.tensor(
+                    [self.char_index.get(c, UNK) for c in w[:MAX_CHARS]])
+        return {"word_ids": word_ids, "char_ids": char_ids, "shapes": shapes, "word_mask": word_ids != PAD}
+
+    def forward(self, word_ids: torch.Tensor, char_ids: torch.Tensor, shapes: torch.Tensor,
+                word_mask: torch.Tensor) -> torch.Tensor:
+        b, w, c = char_ids.shape
+        if self.training and self.hparams["word_dropout"]:
+            drop = torch.rand(word_ids.shape, device=word_ids.device) < self.hparams["word_dropout"]
+            word_ids = word_ids.masked_fill(drop & word_mask, UNK)
+        chars = self.char_embedding(char_ids.view(b * w, c)).transpose(1, 2)  # [B*W, C_dim, C]
+        chars = self.char_cnn(chars).amax(dim=2).view(b, w, -1)  # [B, W, D/2]
+        x = torch.cat([self.word_embedding(word_ids), chars, self.shape_embedding(shapes)], dim=-1)
+        x = self.project(self.dropout(x))  # [B, W, D]
+        x = x + self.position(torch.arange(w, device=x.device))[None]
+        x = self.encoder(x, src_key_padding_mask=~word_mask)  # [B, W, D]
+        return self.head(self.dropout(self.norm(x)))  # [B, W, T]
+
+    def architecture(self) -> dict[str, Any]:
+        return dict(self.hparams)
+
+    def save_vocab(self, directory: Path) -> None:
+        (directory / VOCAB_FILE).write_text(json.dumps({"words": self.words, "chars": self.chars}))
+
+    @classmethod
+    def from_directory(cls, directory: Path, architecture: dict[str, Any], tag_names: list[str]) -> "ScratchTagger":
+        vocab = json.loads((directory / VOCAB_FILE).read_text())
+        return cls(vocab["words"], vocab["chars"], tag_names, **architecture)
