@@ -1,0 +1,123 @@
+"""The worker's heartbeat row: who the worker is, whether it is alive, stale-run recovery."""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.runs import fail_running_runs
+from storage.schema import WorkerHeartbeat, utcnow
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_ROW_ID = 1
+STALE_AFTER_SECONDS = 30.0
+STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class WorkerStatus:
+    """What the heartbeat row says about the worker."""
+
+    alive: bool
+    pid: int | None
+    hostname: str | None
+    state: str
+    beat_at: datetime | None
+    age_seconds: float | None
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process with pid exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_alive(row: WorkerHeartbeat, now: datetime, stale_after: float) -> bool:
+    """A beat younger than stale_after, not stopped, and on this host a live pid."""
+    if row.state == STOPPED or (now - row.beat_at).total_seconds() > stale_after:
+        return False
+    return row.hostname != socket.gethostname() or _pid_alive(row.pid)
+
+
+def worker_status(session: Session, *, stale_after: float = STALE_AFTER_SECONDS) -> WorkerStatus:
+    """Whether a worker is alive according to its heartbeat."""
+    row = session.get(WorkerHeartbeat, HEARTBEAT_ROW_ID)
+    if row is None:
+        return WorkerStatus(False, None, None, "never started", None, None)
+    now = utcnow()
+    return WorkerStatus(
+        alive=_is_alive(row, now, stale_after),
+        pid=row.pid,
+        hostname=row.hostname,
+        state=row.state,
+        beat_at=row.beat_at,
+        age_seconds=(now - row.beat_at).total_seconds(),
+    )
+
+
+def claim_worker(session: Session, *, pid: int, stale_after: float = STALE_AFTER_SECONDS) -> bool:
+    """Take the heartbeat row for pid unless another live worker holds it.
+
+    Compare-and-set on the previous holder, so of two workers starting at once only one wins.
+    """
+    now, host = utcnow(), socket.gethostname()
+    row = session.get(WorkerHeartbeat, HEARTBEAT_ROW_ID)
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(WorkerHeartbeat(id=HEARTBEAT_ROW_ID, pid=pid, hostname=host, state="starting",
+                                            started_at=now, beat_at=now))
+        except IntegrityError:
+            return False
+        return True
+    if row.pid != pid and _is_alive(row, now, stale_after):
+        log.info("worker pid %s on %s is alive (last beat %s)", row.pid, row.hostname, row.beat_at)
+        return False
+    result = session.execute(
+        update(WorkerHeartbeat)
+        .where(WorkerHeartbeat.id == HEARTBEAT_ROW_ID, WorkerHeartbeat.pid == row.pid,
+               WorkerHeartbeat.beat_at == row.beat_at)
+        .values(pid=pid, hostname=host, state="starting", started_at=now, beat_at=now)
+    )
+    return result.rowcount == 1
+
+
+def beat(session: Session, *, pid: int, state: str) -> bool:
+    """Refresh the heartbeat of the worker pid; False if another worker took the row."""
+    result = session.execute(
+        update(WorkerHeartbeat)
+        .where(WorkerHeartbeat.id == HEARTBEAT_ROW_ID, WorkerHeartbeat.pid == pid)
+        .values(state=state, beat_at=utcnow())
+    )
+    return result.rowcount == 1
+
+
+def recover_stale_runs(session: Session, *, stale_after: float = STALE_AFTER_SECONDS) -> list[int]:
+    """Mark running runs failed when no worker is alive to finish them; return their ids.
+
+    Called by the worker at startup and by the app when it starts.
+    """
+    status = worker_status(session, stale_after=stale_after)
+    if status.alive:
+        return []
+    return fail_running_runs(
+        session, f"the worker stopped while this run was training (last heartbeat {status.beat_at} UTC, "
+        f"pid {status.pid}); queue the run again"
+    )
+
+
+def current_worker_pid(session: Session) -> int | None:
+    """The pid in the heartbeat row, if any."""
+    return session.scalar(select(WorkerHeartbeat.pid).where(WorkerHeartbeat.id == HEARTBEAT_ROW_ID))
