@@ -10,6 +10,7 @@ from torch import nn
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+METRICS_FILE = "metrics.json"
 
 
 class Tagger(nn.Module):
@@ -42,8 +43,9 @@ class Tagger(nn.Module):
         """An untrained module with the shapes saved in directory (weights loaded after)."""
         raise NotImplementedError
 
-    def save(self, directory: str | Path, *, extra: dict[str, Any] | None = None) -> Path:
-        """Write weights (safetensors), config JSON and vocabulary into directory."""
+    def save(self, directory: str | Path, *, train_config: dict[str, Any] | None = None,
+             metrics: dict[str, Any] | None = None) -> Path:
+        """Write weights (safetensors), config JSON, vocabulary and metrics into directory."""
         from safetensors.torch import save_file
 
         directory = Path(directory)
@@ -57,7 +59,8 @@ class Tagger(nn.Module):
             "id2label": dict(enumerate(self.tag_names)),
             "label2id": {t: i for i, t in enumerate(self.tag_names)},
             "architecture": self.architecture(),
-            **(extra or {}),
+            "train_config": train_config or {},
         }
         (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2))
+        (directory / METRICS_FILE).write_text(json.dumps(metrics or {}, indent=2))
         return directory

@@ -1,0 +1,45 @@
+"""The benchmark command end to end on a small slice of TASTEset."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from ner_core import bench
+
+KEYS = {"model", "split", "fold", "backend", "f1", "precision", "recall", "per_type", "train_seconds",
+        "batch1_recipes_per_s", "batched_recipes_per_s"}
+
+
+@pytest.fixture
+def small_csv(tasteset_path, tmp_path):
+    """The first 60 TASTEset recipes as a CSV of their own."""
+    with open(tasteset_path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))[:61]
+    path = tmp_path / "small.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    return path
+
+
+def test_bench_writes_rows_and_saves_model(small_csv, tmp_path, capsys) -> None:
+    out = tmp_path / "rows.json"
+    code = bench.main(["--data", str(small_csv), "--split", "seed", "--model", "scratch", "--epochs", "2",
+                       "--threads", "1", "--save-dir", str(tmp_path / "model"), "--json", str(out)])
+    assert code == 0
+    rows = json.loads(out.read_text())
+    assert len(rows) == 1 and KEYS <= set(rows[0])
+    assert rows[0]["backend"] == "torch-fp32" and rows[0]["test_recipes"] == 6
+    assert 0.0 <= rows[0]["f1"] <= 1.0 and rows[0]["batch1_recipes_per_s"] > 0
+    assert (tmp_path / "model" / "model.safetensors").is_file()
+    assert "F1=" in capsys.readouterr().out
+
+
+def test_bench_kfold_has_a_mean_row(small_csv, tmp_path) -> None:
+    out = tmp_path / "rows.json"
+    bench.main(["--data", str(small_csv), "--split", "kfold5", "--model", "scratch", "--epochs", "1",
+                "--threads", "1", "--folds", "0,1", "--json", str(out)])
+    rows = json.loads(out.read_text())
+    assert [r["fold"] for r in rows] == ["0", "1", "mean"]
+    assert rows[-1]["f1"] == pytest.approx((rows[0]["f1"] + rows[1]["f1"]) / 2)
