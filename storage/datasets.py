@@ -51,6 +51,6 @@ def training_snapshot(session: Session) -> Snapshot:
     return Snapshot(examples, examples_sha256(examples))
 
 
-def test_examples(session: Session) -> list[Example]:
+def evaluation_examples(session: Session) -> list[Example]:
     """The confirmed test sentences every model is scored on."""
     return confirmed_examples(session, Split.TEST)

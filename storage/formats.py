@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from ner_core.data import DataFormatError, Example, parse_tasteset_row, split_lines
-from ner_core.spans import LABELS, Span, Token, tags_to_spans
+from ner_core.spans import LABELS, Span, Token, check_spans, tags_to_spans
 from storage.sentences import InvalidSpansError, validate_spans
 
 
@@ -58,8 +58,10 @@ def _line_records(text: str, spans: Sequence[Span] | None, *, group: str, source
     if "\r" in text:
         raise ImportFormatError(source, line, "text contains a carriage return; use \\n line breaks")
     try:
-        lines = split_lines(Example(text, tuple(spans or ())))
-    except DataFormatError as e:
+        # Checked on the whole text first, so an offset past the end is named as such.
+        checked = check_spans(text, spans or (), LABELS)
+        lines = split_lines(Example(text, tuple(checked)))
+    except ValueError as e:  # DataFormatError and the span checks
         raise ImportFormatError(source, line, str(e)) from e
     if not lines:
         raise ImportFormatError(source, line, "text is empty")

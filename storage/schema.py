@@ -1,6 +1,6 @@
 """The database tables as SQLAlchemy 2.0 typed ORM classes.
 
-Times are naive UTC (``utcnow()``), the one convention SQLite and PostgreSQL share.
+Times are naive UTC (``utcnow()``), a convention every supported database keeps.
 Spans are stored as half-open character offsets into the sentence text, never as tags.
 """
 from __future__ import annotations
