@@ -84,9 +84,10 @@ def parse_source(source: str) -> list[Recipe]:
 
 
 def render_jsonl(recipes: list[Recipe]) -> str:
-    """The JSONL text: one ``{"text", "spans"}`` object per recipe."""
+    """The JSONL text: one ``{"text", "spans", "recipe"}`` object per recipe."""
     return "".join(
-        json.dumps({"text": r.text, "spans": r.spans}, ensure_ascii=False) + "\n" for r in recipes
+        json.dumps({"text": r.text, "spans": r.spans, "recipe": r.title}, ensure_ascii=False) + "\n"
+        for r in recipes
     )
 
 

@@ -30,10 +30,11 @@ def test_at_least_forty_recipes() -> None:
     assert len(EXAMPLES) >= 40
 
 
-def test_records_have_only_text_and_spans() -> None:
+def test_records_have_text_spans_and_recipe_name() -> None:
     for line in STARTER.read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
-        assert set(record) == {"text", "spans"}
+        assert set(record) == {"text", "spans", "recipe"}
+        assert record["recipe"].strip()
         assert all(set(s) == {"start", "end", "label"} for s in record["spans"])
 
 

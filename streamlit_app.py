@@ -1,0 +1,22 @@
+"""Recipe NER Studio: ``streamlit run streamlit_app.py``. The router; pages live in ui/pages."""
+import logging
+
+import streamlit as st
+
+from ui.shell import bootstrap, sidebar_status
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+st.set_page_config(page_title="Recipe NER Studio", page_icon="🥕", layout="wide")
+
+pages = st.navigation(
+    [
+        st.Page("ui/pages/label.py", title="Label", icon="🏷️", default=True),
+        st.Page("ui/pages/train.py", title="Train", icon="🏋️"),
+        st.Page("ui/pages/models.py", title="Models", icon="📈"),
+        st.Page("ui/pages/try_it.py", title="Try it", icon="🧪"),
+        st.Page("ui/pages/data.py", title="Data", icon="🗂️"),
+    ]
+)
+bootstrap()
+sidebar_status()
+pages.run()

@@ -1,0 +1,1 @@
+"""The Streamlit app: pages, the span editor component and what they share."""
