@@ -23,7 +23,8 @@ def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
 def tag_probabilities(tagger: Tagger, sentences: Sequence[Sequence[str]], *, batch_size: int = 64) -> list[np.ndarray]:
     """Per-word tag probabilities [W, T] for each sentence (word lists), in input order."""
     was_training = tagger.training
-    tagger.eval()
+    if was_training:  # switching modes walks every submodule: skip it when already in eval
+        tagger.eval()
     out: list[np.ndarray] = [np.zeros((0, len(tagger.tag_names)))] * len(sentences)
     try:
         for batch in length_batches([len(s) for s in sentences], batch_size):
@@ -35,7 +36,8 @@ def tag_probabilities(tagger: Tagger, sentences: Sequence[Sequence[str]], *, bat
             for row, i in enumerate(batch):
                 out[i] = probs[row, : len(sentences[i])]
     finally:
-        tagger.train(was_training)
+        if was_training:
+            tagger.train()
     return out
 
 
