@@ -7,7 +7,7 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -112,12 +112,10 @@ def recover_stale_runs(session: Session, *, stale_after: float = STALE_AFTER_SEC
     status = worker_status(session, stale_after=stale_after)
     if status.alive:
         return []
-    return fail_running_runs(
-        session, f"the worker stopped while this run was training (last heartbeat {status.beat_at} UTC, "
-        f"pid {status.pid}); queue the run again"
-    )
+    return fail_running_runs(session, orphaned_run_reason(status.pid, status.beat_at))
 
 
-def current_worker_pid(session: Session) -> int | None:
-    """The pid in the heartbeat row, if any."""
-    return session.scalar(select(WorkerHeartbeat.pid).where(WorkerHeartbeat.id == HEARTBEAT_ROW_ID))
+def orphaned_run_reason(pid: int | None, beat_at: datetime | None) -> str:
+    """The error recorded on a run whose worker died under it."""
+    return (f"the worker (pid {pid}, last heartbeat {beat_at} UTC) stopped while this run was training; "
+            "queue the run again")

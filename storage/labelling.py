@@ -173,7 +173,9 @@ def store_suggestions(
         try:
             validate_spans(sentence.text, [Span(s.start, s.end, s.label) for s in predicted])
         except InvalidSpansError as e:
+            # Marked as done for this model (spans untouched) so it is not predicted again.
             log.warning("model %s suggested invalid spans for sentence %s: %s", model_id, sentence_id, e)
+            sentence.suggestion_model_id = model_id
             continue
         rows = [
             SpanRow(start=s.start, end=s.end, label=s.label, source=SpanSource.MODEL, model_id=model_id,

@@ -32,17 +32,17 @@ class StarterResult:
     queued: int
 
 
-def read_starter(path: Path = STARTER_PATH) -> list[tuple[str, Example]]:
+def read_starter(path: Path | None = None) -> list[tuple[str, Example]]:
     """The starter recipes as (name, Example) pairs, in file order."""
     recipes = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in (path or STARTER_PATH).read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
         spans = tuple(Span(s["start"], s["end"], s["label"]) for s in record["spans"])
         recipes.append((record["recipe"], Example(record["text"], spans)))
     return recipes
 
 
-def load_starter(session: Session, path: Path = STARTER_PATH) -> StarterResult:
+def load_starter(session: Session, path: Path | None = None) -> StarterResult:
     """Add the starter recipes: most confirmed, every QUEUE_EVERY-th one unlabelled."""
     confirmed = queued = 0
     recipes = read_starter(path)

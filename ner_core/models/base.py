@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
@@ -16,7 +16,8 @@ METRICS_FILE = "metrics.json"
 class Tagger(nn.Module):
     """A token tagger: ``encode`` word lists into tensors, ``forward`` to logits [B, W, T].
 
-    Subclasses set ``kind`` and implement ``encode``, ``forward``, ``architecture``,
+    Subclasses set ``kind`` and ``inputs`` (a featurizer that needs no weights, so other
+    backends share it) and implement ``forward``, ``architecture``,
     ``save_vocab`` and ``from_directory``.
     """
 
@@ -26,9 +27,11 @@ class Tagger(nn.Module):
         super().__init__()
         self.tag_names = list(tag_names)
 
+    inputs: Callable[[Sequence[Sequence[str]]], dict[str, torch.Tensor]]  # the featurizer
+
     def encode(self, words: Sequence[Sequence[str]]) -> dict[str, torch.Tensor]:
         """Model inputs for a batch of word lists; always includes ``word_mask`` [B, W]."""
-        raise NotImplementedError
+        return self.inputs(words)
 
     def architecture(self) -> dict[str, Any]:
         """What is needed, beside the vocabulary files, to rebuild this module."""

@@ -37,35 +37,19 @@ def load_tokenizer(name_or_dir: str):
     return tokenizer
 
 
-class BertTagger(Tagger):
-    """Encoder → dropout → linear, read at each word's first sub-word."""
+class BertInputs:
+    """Word lists → encoder inputs plus each word's first sub-word position."""
 
-    kind = "bert"
-
-    def __init__(self, encoder: nn.Module, tokenizer, tag_names: Sequence[str], *, dropout: float = 0.1,
-                 max_length: int = 512) -> None:
-        super().__init__(tag_names)
-        self.encoder = encoder
+    def __init__(self, tokenizer, max_length: int = 512) -> None:
         self.tokenizer = tokenizer
         self.max_length = max_length
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(encoder.config.hidden_size, len(tag_names))
 
     @classmethod
-    def pretrained(cls, name_or_dir: str, tag_names: Sequence[str], *, dropout: float = 0.1) -> "BertTagger":
-        """A tagger on a pretrained encoder (model id or directory) with a fresh head."""
-        from transformers import AutoModel
+    def from_directory(cls, directory: Path, architecture: dict[str, Any]) -> "BertInputs":
+        """The featurizer saved with a model directory."""
+        return cls(load_tokenizer(str(directory / ENCODER_DIR)), architecture["max_length"])
 
-        tokenizer = load_tokenizer(name_or_dir)
-        try:
-            encoder = AutoModel.from_pretrained(name_or_dir, add_pooling_layer=False)
-        except TypeError:  # encoders without a pooling layer option
-            encoder = AutoModel.from_pretrained(name_or_dir)
-        except OSError as e:
-            raise EncoderLoadError(f"cannot load encoder weights from {name_or_dir!r}: {e}") from e
-        return cls(encoder, tokenizer, tag_names, dropout=dropout)
-
-    def encode(self, words: Sequence[Sequence[str]]) -> dict[str, torch.Tensor]:
+    def __call__(self, words: Sequence[Sequence[str]]) -> dict[str, torch.Tensor]:
         batch = self.tokenizer(
             [list(w) for w in words], is_split_into_words=True, truncation=True,
             max_length=self.max_length, padding=True, return_tensors="pt",
@@ -83,6 +67,34 @@ class BertTagger(Tagger):
         inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
         return {**inputs, "first_subword": first, "word_mask": mask}
 
+
+class BertTagger(Tagger):
+    """Encoder → dropout → linear, read at each word's first sub-word."""
+
+    kind = "bert"
+
+    def __init__(self, encoder: nn.Module, tokenizer, tag_names: Sequence[str], *, dropout: float = 0.1,
+                 max_length: int = 512) -> None:
+        super().__init__(tag_names)
+        self.encoder = encoder
+        self.inputs = BertInputs(tokenizer, max_length)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.config.hidden_size, len(tag_names))
+
+    @classmethod
+    def pretrained(cls, name_or_dir: str, tag_names: Sequence[str], *, dropout: float = 0.1) -> "BertTagger":
+        """A tagger on a pretrained encoder (model id or directory) with a fresh head."""
+        from transformers import AutoModel
+
+        tokenizer = load_tokenizer(name_or_dir)
+        try:
+            encoder = AutoModel.from_pretrained(name_or_dir, add_pooling_layer=False)
+        except TypeError:  # encoders without a pooling layer option
+            encoder = AutoModel.from_pretrained(name_or_dir)
+        except OSError as e:
+            raise EncoderLoadError(f"cannot load encoder weights from {name_or_dir!r}: {e}") from e
+        return cls(encoder, tokenizer, tag_names, dropout=dropout)
+
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, first_subword: torch.Tensor,
                 word_mask: torch.Tensor | None = None, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
         extra = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
@@ -92,12 +104,12 @@ class BertTagger(Tagger):
         return self.head(self.dropout(words))  # [B, W, T]
 
     def architecture(self) -> dict[str, Any]:
-        return {"dropout": self.dropout.p, "max_length": self.max_length,
+        return {"dropout": self.dropout.p, "max_length": self.inputs.max_length,
                 "encoder_type": self.encoder.config.model_type}
 
     def save_vocab(self, directory: Path) -> None:
         self.encoder.config.save_pretrained(directory / ENCODER_DIR)
-        self.tokenizer.save_pretrained(directory / ENCODER_DIR)
+        self.inputs.tokenizer.save_pretrained(directory / ENCODER_DIR)
 
     @classmethod
     def from_directory(cls, directory: Path, architecture: dict[str, Any], tag_names: list[str]) -> "BertTagger":
@@ -109,5 +121,6 @@ class BertTagger(Tagger):
             encoder = AutoModel.from_config(config, add_pooling_layer=False)
         except TypeError:
             encoder = AutoModel.from_config(config)
-        return cls(encoder, load_tokenizer(encoder_dir), tag_names, dropout=architecture["dropout"],
-                   max_length=architecture["max_length"])
+        inputs = BertInputs.from_directory(directory, architecture)
+        return cls(encoder, inputs.tokenizer, tag_names, dropout=architecture["dropout"],
+                   max_length=inputs.max_length)

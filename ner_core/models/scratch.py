@@ -53,6 +53,37 @@ def build_vocab(sentences: Iterable[Sequence[str]]) -> tuple[list[str], list[str
     return ["<pad>", "<unk>", *sorted(words)], ["<pad>", "<unk>", *sorted(chars)]
 
 
+class ScratchInputs:
+    """Word lists → word, character and shape ids from the training vocabulary."""
+
+    def __init__(self, words: list[str], chars: list[str]) -> None:
+        self.words, self.chars = words, chars
+        self.word_index = {w: i for i, w in enumerate(words)}
+        self.char_index = {c: i for i, c in enumerate(chars)}
+
+    @classmethod
+    def from_directory(cls, directory: Path, architecture: dict[str, Any] | None = None) -> "ScratchInputs":
+        """The vocabulary saved with a model directory."""
+        vocab = json.loads((directory / VOCAB_FILE).read_text())
+        return cls(vocab["words"], vocab["chars"])
+
+    def __call__(self, words: Sequence[Sequence[str]]) -> dict[str, torch.Tensor]:
+        n = min(max((len(w) for w in words), default=0), MAX_POSITIONS)
+        word_ids = torch.zeros(len(words), n, dtype=torch.long)
+        char_ids = torch.zeros(len(words), n, MAX_CHARS, dtype=torch.long)
+        shapes = torch.zeros(len(words), n, dtype=torch.long)
+        for i, sentence in enumerate(words):
+            for j, w in enumerate(sentence[:n]):
+                word_ids[i, j] = self.word_index.get(normalize_word(w), UNK)
+                shapes[i, j] = word_shape(w)
+                char_ids[i, j, : min(len(w), MAX_CHARS)] = torch.tensor(
+                    [self.char_index.get(c, UNK) for c in w[:MAX_CHARS]])
+        mask = torch.zeros(len(words), n, dtype=torch.bool)
+        for i, sentence in enumerate(words):
+            mask[i, : len(sentence)] = True
+        return {"word_ids": word_ids, "char_ids": char_ids, "shapes": shapes, "word_mask": mask}
+
+
 class ScratchTagger(Tagger):
     """Embeddings (word ⊕ char-CNN ⊕ shape) → TransformerEncoder → linear."""
 
@@ -62,9 +93,7 @@ class ScratchTagger(Tagger):
                  layers: int = 4, heads: int = 4, char_dim: int = 48, dropout: float = 0.1,
                  word_dropout: float = 0.1) -> None:
         super().__init__(tag_names)
-        self.words, self.chars = words, chars
-        self.word_index = {w: i for i, w in enumerate(words)}
-        self.char_index = {c: i for i, c in enumerate(chars)}
+        self.inputs = ScratchInputs(words, chars)
         self.hparams = dict(d_model=d_model, layers=layers, heads=heads, char_dim=char_dim,
                             dropout=dropout, word_dropout=word_dropout)
         self.word_embedding = nn.Embedding(len(words), d_model // 2, padding_idx=PAD)
@@ -89,19 +118,6 @@ class ScratchTagger(Tagger):
             self.word_embedding.weight[PAD].zero_()
             self.char_embedding.weight[PAD].zero_()
 
-    def encode(self, words: Sequence[Sequence[str]]) -> dict[str, torch.Tensor]:
-        n = min(max((len(w) for w in words), default=0), MAX_POSITIONS)
-        word_ids = torch.zeros(len(words), n, dtype=torch.long)
-        char_ids = torch.zeros(len(words), n, MAX_CHARS, dtype=torch.long)
-        shapes = torch.zeros(len(words), n, dtype=torch.long)
-        for i, sentence in enumerate(words):
-            for j, w in enumerate(sentence[:n]):
-                word_ids[i, j] = self.word_index.get(normalize_word(w), UNK)
-                shapes[i, j] = word_shape(w)
-                char_ids[i, j, : min(len(w), MAX_CHARS)] = torch.tensor(
-                    [self.char_index.get(c, UNK) for c in w[:MAX_CHARS]])
-        return {"word_ids": word_ids, "char_ids": char_ids, "shapes": shapes, "word_mask": word_ids != PAD}
-
     def forward(self, word_ids: torch.Tensor, char_ids: torch.Tensor, shapes: torch.Tensor,
                 word_mask: torch.Tensor) -> torch.Tensor:
         b, w, c = char_ids.shape
@@ -120,9 +136,10 @@ class ScratchTagger(Tagger):
         return dict(self.hparams)
 
     def save_vocab(self, directory: Path) -> None:
-        (directory / VOCAB_FILE).write_text(json.dumps({"words": self.words, "chars": self.chars}))
+        vocab = {"words": self.inputs.words, "chars": self.inputs.chars}
+        (directory / VOCAB_FILE).write_text(json.dumps(vocab))
 
     @classmethod
     def from_directory(cls, directory: Path, architecture: dict[str, Any], tag_names: list[str]) -> "ScratchTagger":
-        vocab = json.loads((directory / VOCAB_FILE).read_text())
-        return cls(vocab["words"], vocab["chars"], tag_names, **architecture)
+        inputs = ScratchInputs.from_directory(directory)
+        return cls(inputs.words, inputs.chars, tag_names, **architecture)
