@@ -89,7 +89,7 @@ def run_fold(fold: Fold, config: TrainConfig, *, model: str, split: str, save_di
             log.info("fold %s epoch %d step %d loss %.4f elapsed %.0fs", fold.name, progress.epoch,
                      progress.step, progress.loss, progress.elapsed)
     assert final is not None and final.tagger is not None
-    predictor = Predictor(final.tagger)
+    predictor = Predictor.from_tagger(final.tagger)
     row = score_row(predictor, fold, model=model, split=split, backend="torch-fp32",
                     train_seconds=final.elapsed)
     if save_dir is not None:

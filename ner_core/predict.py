@@ -1,16 +1,24 @@
-"""Prediction: texts in, scored spans out, for any saved model directory."""
+"""Prediction: texts in, scored spans out, for any saved model directory and backend."""
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
+from ner_core.backends import BACKENDS, load_runner, torch_runner
 from ner_core.data import Example, split_lines
 from ner_core.decode import ScoredSpan, decode
-from ner_core.models import Tagger, load_tagger
+from ner_core.models import Tagger, load_inputs, read_model_config
 from ner_core.spans import Token, tokenize
+
+log = logging.getLogger(__name__)
+
+Encode = Callable[[Sequence[Sequence[str]]], dict[str, torch.Tensor]]
+Run = Callable[[dict[str, torch.Tensor]], np.ndarray]
 
 
 def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
@@ -19,59 +27,58 @@ def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-@torch.inference_mode()
-def tag_probabilities(tagger: Tagger, sentences: Sequence[Sequence[str]], *, batch_size: int = 64) -> list[np.ndarray]:
+def tag_probabilities(encode: Encode, run: Run, sentences: Sequence[Sequence[str]], n_tags: int, *,
+                      batch_size: int = 64) -> list[np.ndarray]:
     """Per-word tag probabilities [W, T] for each sentence (word lists), in input order."""
-    was_training = tagger.training
-    if was_training:  # switching modes walks every submodule: skip it when already in eval
-        tagger.eval()
-    out: list[np.ndarray] = [np.zeros((0, len(tagger.tag_names)))] * len(sentences)
-    try:
-        for batch in length_batches([len(s) for s in sentences], batch_size):
-            batch = [i for i in batch if sentences[i]]
-            if not batch:
-                continue
-            inputs = tagger.encode([sentences[i] for i in batch])
-            probs = torch.softmax(tagger(**inputs).float(), dim=-1).numpy()
+    out: list[np.ndarray] = [np.zeros((0, n_tags))] * len(sentences)
+    for batch in length_batches([len(s) for s in sentences], batch_size):
+        batch = [i for i in batch if sentences[i]]
+        if batch:
+            probs = run(encode([sentences[i] for i in batch]))  # [B, W, T]
             for row, i in enumerate(batch):
                 out[i] = probs[row, : len(sentences[i])]
-    finally:
-        if was_training:
-            tagger.train()
     return out
 
 
-def predict_spans(tagger: Tagger, texts: Sequence[str], *, batch_size: int = 64) -> list[list[ScoredSpan]]:
-    """Scored spans for each text, tagging it line by line (one batch across all lines)."""
-    lines: list[tuple[int, int, list[Token]]] = []  # (text index, line offset, tokens)
-    for i, text in enumerate(texts):
-        for line in split_lines(Example(text)):
-            lines.append((i, line.offset, tokenize(line.example.text)))
-    probs = tag_probabilities(tagger, [[t.text for t in toks] for _, _, toks in lines], batch_size=batch_size)
-    results: list[list[ScoredSpan]] = [[] for _ in texts]
-    for (i, offset, tokens), p in zip(lines, probs):
-        for s in decode(tokens, p, tagger.tag_names):
-            results[i].append(ScoredSpan(s.start + offset, s.end + offset, s.label, s.confidence))
-    return results
-
-
 class Predictor:
-    """A loaded model that turns texts into scored spans."""
+    """A loaded model that turns texts into scored spans, on one backend."""
 
-    def __init__(self, tagger: Tagger, *, directory: Path | None = None) -> None:
-        self.tagger = tagger.eval()
-        self.directory = directory
+    def __init__(self, encode: Encode, run: Run, tag_names: Sequence[str], *, backend: str,
+                 directory: Path | None = None) -> None:
+        self.encode, self.run, self.tag_names = encode, run, list(tag_names)
+        self.backend, self.directory = backend, directory
 
     @classmethod
-    def load(cls, directory: str | Path) -> "Predictor":
-        """Load a saved model directory (needs nothing but the directory)."""
-        return cls(load_tagger(directory), directory=Path(directory))
+    def from_tagger(cls, tagger: Tagger) -> "Predictor":
+        """A PyTorch predictor around an in-memory tagger (switched to eval mode)."""
+        tagger.eval()
+        return cls(tagger.encode, torch_runner(tagger), tagger.tag_names, backend="torch-fp32")
 
-    @property
-    def tag_names(self) -> list[str]:
-        """The model's IOB2 tags."""
-        return self.tagger.tag_names
+    @classmethod
+    def load(cls, directory: str | Path, *, backend: str = "auto", threads: int | None = None) -> "Predictor":
+        """Load a saved model directory (needs nothing but the directory). ``auto`` takes
+        the fastest backend present (onnx-int8, onnx-fp32, then torch-fp32)."""
+        if backend not in ("auto", *BACKENDS):
+            raise ValueError(f"backend must be auto or one of {BACKENDS}, got {backend!r}")
+        directory = Path(directory)
+        start = time.perf_counter()
+        config = read_model_config(directory)
+        run, chosen = load_runner(directory, backend, threads=threads)
+        predictor = cls(load_inputs(directory, config), run, config["tag_names"], backend=chosen, directory=directory)
+        log.info("loaded %s (%s) in %.2fs", directory, chosen, time.perf_counter() - start)
+        return predictor
 
     def predict(self, texts: Sequence[str], *, batch_size: int = 64) -> list[list[ScoredSpan]]:
-        """For each text, its spans with start, end, label and confidence in [0, 1]."""
-        return predict_spans(self.tagger, texts, batch_size=batch_size)
+        """For each text, its spans with start, end, label and confidence in [0, 1]; texts
+        are tagged line by line, all lines in length-sorted batches."""
+        lines: list[tuple[int, int, list[Token]]] = []  # (text index, line offset, tokens)
+        for i, text in enumerate(texts):
+            for line in split_lines(Example(text)):
+                lines.append((i, line.offset, tokenize(line.example.text)))
+        words = [[t.text for t in tokens] for _, _, tokens in lines]
+        probs = tag_probabilities(self.encode, self.run, words, len(self.tag_names), batch_size=batch_size)
+        results: list[list[ScoredSpan]] = [[] for _ in texts]
+        for (i, offset, tokens), p in zip(lines, probs):
+            for s in decode(tokens, p, self.tag_names):
+                results[i].append(ScoredSpan(s.start + offset, s.end + offset, s.label, s.confidence))
+        return results

@@ -17,7 +17,7 @@ from ner_core.config import TrainConfig
 from ner_core.data import Example, line_examples
 from ner_core.evaluate import evaluate
 from ner_core.models import Tagger, build_tagger
-from ner_core.predict import length_batches, predict_spans
+from ner_core.predict import Predictor, length_batches
 from ner_core.spans import LABELS, spans_to_tags, tag_names, tokenize
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def train(config: TrainConfig, train_examples: Sequence[Example], dev_examples: 
                 break
         dev_f1 = None
         if dev_examples:
-            predicted = predict_spans(tagger, [ex.text for ex in dev_examples])
+            predicted = Predictor.from_tagger(tagger).predict([ex.text for ex in dev_examples])
             dev_f1 = evaluate(dev_examples, [[s.span for s in p] for p in predicted]).f1
         history.append({"epoch": epoch, "loss": float(np.mean(losses)), "dev_f1": dev_f1,
                         "elapsed": time.monotonic() - start})

@@ -7,12 +7,14 @@ from typing import Sequence
 
 from ner_core.config import TrainConfig
 from ner_core.models.base import CONFIG_FILE, WEIGHTS_FILE, Tagger
-from ner_core.models.bert import BertTagger
-from ner_core.models.scratch import ScratchTagger, build_vocab
+from ner_core.models.bert import BertInputs, BertTagger
+from ner_core.models.scratch import ScratchInputs, ScratchTagger, build_vocab
 
-__all__ = ["Tagger", "BertTagger", "ScratchTagger", "build_tagger", "load_tagger", "ModelDirectoryError"]
+__all__ = ["Tagger", "BertTagger", "ScratchTagger", "build_tagger", "load_tagger", "load_inputs",
+           "read_model_config", "ModelDirectoryError"]
 
 _KINDS: dict[str, type[Tagger]] = {"bert": BertTagger, "scratch": ScratchTagger}
+_INPUTS = {"bert": BertInputs, "scratch": ScratchInputs}
 
 
 class ModelDirectoryError(ValueError):
@@ -58,3 +60,9 @@ def load_tagger(directory: str | Path) -> Tagger:
         raise ModelDirectoryError(f"cannot read weights {directory / WEIGHTS_FILE}: {e}") from e
     tagger.load_state_dict(state)
     return tagger.eval()
+
+
+def load_inputs(directory: str | Path, config: dict | None = None):
+    """The featurizer (word lists → input tensors) of a saved model, without its weights."""
+    config = config or read_model_config(directory)
+    return _INPUTS[config["kind"]].from_directory(Path(directory), config["architecture"])

@@ -27,14 +27,14 @@ def test_scratch_tagger_overfits_toy_data(toy_examples) -> None:
     config = TrainConfig(tagger="scratch", epochs=60, batch_size=4, d_model=64, layers=2, heads=2,
                          learning_rate=3e-3, dropout=0.0, word_dropout=0.0, threads=1)
     progress = _fit(config, toy_examples)
-    assert _f1(Predictor(progress[-1].tagger), toy_examples) == 1.0
+    assert _f1(Predictor.from_tagger(progress[-1].tagger), toy_examples) == 1.0
 
 
 def test_bert_tagger_overfits_toy_data(toy_examples, tiny_bert_dir) -> None:
     config = TrainConfig(tagger="bert", encoder=str(tiny_bert_dir), epochs=60, batch_size=4, learning_rate=3e-3,
                          head_learning_rate=3e-3, dropout=0.0, threads=1)
     progress = _fit(config, toy_examples)
-    assert _f1(Predictor(progress[-1].tagger), toy_examples) == 1.0
+    assert _f1(Predictor.from_tagger(progress[-1].tagger), toy_examples) == 1.0
 
 
 @pytest.mark.parametrize("kind", ["bert", "scratch"])
@@ -43,7 +43,7 @@ def test_train_save_load_predict_round_trip(kind, toy_examples, tiny_bert_dir, t
                          d_model=32, layers=1, heads=2, threads=1)
     tagger = _fit(config, toy_examples)[-1].tagger
     texts = ["2 cups flour\n1 red onion, chopped", "", "salt & <b>pepper</b>"]
-    before = Predictor(tagger).predict(texts)
+    before = Predictor.from_tagger(tagger).predict(texts)
     tagger.save(tmp_path / "model", train_config=config.to_dict(), metrics={"f1": 0.5})
     saved = json.loads((tmp_path / "model" / "config.json").read_text())
     assert saved["kind"] == kind and saved["label2id"]["O"] == 0

@@ -1,0 +1,94 @@
+"""Inference backends: PyTorch, and ONNX Runtime on the exported fp32 / int8 graphs."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ner_core.models import ModelDirectoryError, Tagger, load_tagger
+
+BACKENDS = ("torch-fp32", "onnx-fp32", "onnx-int8")
+ONNX_FILES = {"onnx-fp32": "model.onnx", "onnx-int8": "model.int8.onnx"}
+MANIFEST_FILE = "onnx.json"  # sha256 of each exported file, checked before it is loaded
+
+Run = Callable[[dict[str, torch.Tensor]], np.ndarray]
+
+
+def torch_runner(tagger: Tagger) -> Run:
+    """Probabilities [B, W, T] from an in-memory tagger."""
+
+    @torch.inference_mode()
+    def run(inputs: dict[str, torch.Tensor]) -> np.ndarray:
+        return torch.softmax(tagger(**inputs).float(), dim=-1).numpy()
+
+    return run
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def available_backends(directory: Path) -> list[str]:
+    """The backends a model directory can serve, fastest first."""
+    manifest = directory / MANIFEST_FILE
+    exported = json.loads(manifest.read_text()).get("files", {}) if manifest.is_file() else {}
+    onnx = [b for b in ("onnx-int8", "onnx-fp32") if ONNX_FILES[b] in exported]
+    return [*onnx, "torch-fp32"]
+
+
+def onnx_runner(directory: Path, backend: str, *, threads: int | None = None) -> Run:
+    """Probabilities from an exported ONNX graph; a file whose sha256 differs from the
+    export manifest, or that ONNX Runtime cannot read, is a ModelDirectoryError."""
+    import onnxruntime as ort
+
+    path = directory / ONNX_FILES[backend]
+    manifest = json.loads((directory / MANIFEST_FILE).read_text())
+    expected = manifest["files"].get(path.name)
+    if not path.is_file():
+        raise ModelDirectoryError(f"{path} is missing; re-export with: python -m ner_core.export {directory}")
+    if file_sha256(path) != expected:
+        raise ModelDirectoryError(f"{path} is corrupted (its sha256 differs from {MANIFEST_FILE}); "
+                                  f"re-export with: python -m ner_core.export {directory}")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or torch.get_num_threads()
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime raises its own untyped errors for unreadable graphs
+        raise ModelDirectoryError(f"ONNX Runtime cannot load {path}: {e}") from e
+    names = [i.name for i in session.get_inputs()]
+    dtypes = {i.name: i.type for i in session.get_inputs()}
+
+    def run(inputs: dict[str, torch.Tensor]) -> np.ndarray:
+        feed = {}
+        for name in names:
+            value = inputs[name].numpy()
+            feed[name] = value.astype(np.bool_) if dtypes[name] == "tensor(bool)" else value.astype(np.int64)
+        return session.run(None, feed)[0]
+
+    return run
+
+
+def load_runner(directory: Path, backend: str, *, threads: int | None = None) -> tuple[Run, str]:
+    """(runner, backend name) for backend, or for the fastest present when ``auto``."""
+    present = available_backends(directory)
+    chosen = present[0] if backend == "auto" else backend
+    if chosen not in present:
+        raise ModelDirectoryError(f"{directory} has no {chosen} export (present: {', '.join(present)}); "
+                                  f"make it with: python -m ner_core.export {directory}")
+    if chosen == "torch-fp32":
+        if threads:
+            torch.set_num_threads(threads)
+        return torch_runner(load_tagger(directory)), chosen
+    return onnx_runner(directory, chosen, threads=threads), chosen
