@@ -25,15 +25,21 @@ class Snapshot:
         return len(self.examples)
 
 
+def confirmed_sentences(session: Session, split: Split) -> list[Sentence]:
+    """Confirmed sentences of a split with their spans, in id order."""
+    return list(
+        session.scalars(
+            select(Sentence)
+            .where(Sentence.status == SentenceStatus.CONFIRMED, Sentence.split == split)
+            .options(selectinload(Sentence.spans))
+            .order_by(Sentence.id)
+        )
+    )
+
+
 def confirmed_examples(session: Session, split: Split) -> list[Example]:
     """Confirmed sentences of a split as Examples, in id order."""
-    sentences = session.scalars(
-        select(Sentence)
-        .where(Sentence.status == SentenceStatus.CONFIRMED, Sentence.split == split)
-        .options(selectinload(Sentence.spans))
-        .order_by(Sentence.id)
-    )
-    return [Example(s.text, tuple(sorted(row.to_span() for row in s.spans))) for s in sentences]
+    return [Example(s.text, tuple(sorted(row.to_span() for row in s.spans))) for s in confirmed_sentences(session, split)]
 
 
 def examples_sha256(examples: list[Example]) -> str:

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from storage.schema import HistoryEntry, ModelVersion, Recipe, Sentence, SentenceStatus, SpanSource, Split
+from storage.datasets import confirmed_sentences
+from storage.schema import HistoryEntry, ModelVersion, Recipe, Sentence, SpanSource, Split
 
 UNDOABLE_ACTIONS = ("confirm", "skip")
 
@@ -38,14 +39,7 @@ def recipe_context(session: Session, sentence: Sentence) -> tuple[Recipe | None,
 
 def confirmed_test_sentences(session: Session) -> list[Sentence]:
     """Confirmed test-split sentences with their spans, in id order (the scoring set)."""
-    return list(
-        session.scalars(
-            select(Sentence)
-            .where(Sentence.status == SentenceStatus.CONFIRMED, Sentence.split == Split.TEST)
-            .options(selectinload(Sentence.spans))
-            .order_by(Sentence.id)
-        )
-    )
+    return confirmed_sentences(session, Split.TEST)
 
 
 def model_by_path(session: Session, path: str) -> ModelVersion | None:

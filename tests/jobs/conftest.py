@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ner_core.config import TrainConfig
 from ner_core.data import line_examples, read_tasteset
 from storage.db import make_session_factory
+from storage.runs import run_progress
 from storage.sentences import NewSentence, add_recipe, add_sentences
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,6 +39,11 @@ class Studio:
                    "--progress-every", "0.2", *args]
         return subprocess.Popen(command, cwd=REPO, env=self.env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
+
+    def progress_rows(self, run_id: int) -> int:
+        """How many progress rows a run has written."""
+        with self.factory.begin() as session:
+            return len(run_progress(session, run_id))
 
     def run_once(self) -> str:
         """Run ``python -m jobs.worker --once`` to completion; return its log."""

@@ -16,11 +16,6 @@ from storage.schema import RunProgress, RunStatus, Sentence, SentenceStatus
 from tests.jobs.conftest import ENDLESS, QUICK, UNLABELLED, Studio, wait_for
 
 
-def _progress_rows(studio: Studio, run_id: int) -> int:
-    with studio.factory.begin() as session:
-        return len(run_progress(session, run_id))
-
-
 def test_a_queued_run_succeeds_with_progress_a_registered_model_and_suggestions(studio: Studio) -> None:
     with studio.factory.begin() as session:
         run_id = enqueue_run(session, QUICK).id
@@ -50,7 +45,7 @@ def test_cancel_stops_a_running_run_within_seconds(studio: Studio) -> None:
         run_id = enqueue_run(session, ENDLESS).id
     worker = studio.worker("--once")
     try:
-        wait_for(lambda: _progress_rows(studio, run_id) >= 2, what="training progress")
+        wait_for(lambda: studio.progress_rows(run_id) >= 2, what="training progress")
         with studio.factory.begin() as session:
             request_cancel(session, run_id)
         asked = time.monotonic()
@@ -75,7 +70,7 @@ def test_kill_9_mid_training_fails_the_run_on_restart_and_the_old_model_keeps_se
         run_id = enqueue_run(session, ENDLESS).id
     worker = studio.worker()
     try:
-        wait_for(lambda: _progress_rows(studio, run_id) >= 2, what="training progress")
+        wait_for(lambda: studio.progress_rows(run_id) >= 2, what="training progress")
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait()

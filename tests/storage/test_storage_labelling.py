@@ -162,3 +162,22 @@ def test_stats_count_statuses_labels_and_days(factory: sessionmaker[Session], th
         days = labelled_over_time(session)
         assert [(d.confirmed, d.cumulative) for d in days] == [(2, 2)]
         assert session.scalar(select(func.count()).select_from(HistoryEntry)) == 6
+
+
+def test_views_for_the_pages(factory: sessionmaker[Session], three: list[int]) -> None:
+    from storage.views import confirmed_test_sentences, last_undoable_change, model_by_path, recipe_context, \
+        sentence_count
+
+    with factory.begin() as session:
+        assert sentence_count(session) == 3 and last_undoable_change(session) is None
+        confirm_sentence(session, three[0], [Span(7, 12, "FOOD")])
+        skip_sentence(session, three[1])
+        assert last_undoable_change(session).sentence_id == three[1]
+        undo_last(session, three[1])
+        assert last_undoable_change(session).sentence_id == three[0]
+        recipe, lines = recipe_context(session, get_sentence(session, three[0]))
+        assert (recipe.name, lines) == ("Added in the app", 3)
+        assert [s.id for s in confirmed_test_sentences(session)] == [
+            sid for sid in three[:1] if get_sentence(session, sid).split == Split.TEST]
+        model_id = _model(session, "/m/x")
+        assert model_by_path(session, "/m/x").id == model_id and model_by_path(session, "/m/y") is None

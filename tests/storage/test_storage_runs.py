@@ -114,7 +114,7 @@ def test_heartbeat_liveness_and_stale_run_recovery(factory: sessionmaker[Session
         session.get(WorkerHeartbeat, 1).beat_at = utcnow() - timedelta(minutes=5)
         assert not worker_status(session).alive
         assert recover_stale_runs(session) == [run.id]
-        assert "the worker stopped" in get_run(session, run.id).error
+        assert "stopped while this run was training" in get_run(session, run.id).error
         assert not beat(session, pid=me + 1, state="idle")
 
 
