@@ -20,14 +20,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from jobs.runner import SuggestionRefresher, WorkerSettings, process_run
 from jobs.training import remove_stale_temp_dirs
 from storage.db import make_session_factory
-from storage.heartbeat import STOPPED, beat, claim_worker, orphaned_run_reason, worker_status
+from storage.heartbeat import (
+    STOPPED,
+    WorkerAlreadyRunningError,
+    beat,
+    claim_worker,
+    orphaned_run_reason,
+    worker_status,
+)
 from storage.runs import claim_next_run, fail_running_runs
 
 log = logging.getLogger(__name__)
-
-
-class AnotherWorkerError(RuntimeError):
-    """A live worker already serves this database."""
 
 
 class Heartbeat:
@@ -63,9 +66,7 @@ def start_worker(factory: sessionmaker[Session], settings: WorkerSettings) -> li
     pid = os.getpid()
     with factory.begin() as session:
         previous = worker_status(session)
-        if not claim_worker(session, pid=pid):
-            raise AnotherWorkerError(f"worker pid {previous.pid} on {previous.hostname} is alive "
-                                     f"(state {previous.state!r}); stop it first or let it serve")
+        claim_worker(session, pid=pid)  # raises WorkerAlreadyRunningError
         failed = fail_running_runs(session, orphaned_run_reason(previous.pid, previous.beat_at))
     for path in remove_stale_temp_dirs(settings.models_dir):
         log.warning("removed half-written model directory %s", path)
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, lambda *_: stop.set())
     try:
         serve(make_session_factory(), settings, once=args.once, stop=stop)
-    except AnotherWorkerError as e:
+    except WorkerAlreadyRunningError as e:
         log.error("%s", e)
         return 2
     return 0

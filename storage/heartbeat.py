@@ -67,31 +67,34 @@ def worker_status(session: Session, *, stale_after: float = STALE_AFTER_SECONDS)
     )
 
 
-def claim_worker(session: Session, *, pid: int, stale_after: float = STALE_AFTER_SECONDS) -> bool:
-    """Take the heartbeat row for pid unless another live worker holds it.
+class WorkerAlreadyRunningError(RuntimeError):
+    """A live worker already serves this database."""
 
-    Compare-and-set on the previous holder, so of two workers starting at once only one wins.
-    """
+
+def claim_worker(session: Session, *, pid: int, stale_after: float = STALE_AFTER_SECONDS) -> None:
+    """Take the heartbeat row for pid; raise WorkerAlreadyRunningError if another live
+    worker holds it, or won it in a race (compare-and-set on the previous holder)."""
     now, host = utcnow(), socket.gethostname()
     row = session.get(WorkerHeartbeat, HEARTBEAT_ROW_ID)
     if row is None:
+        session.add(WorkerHeartbeat(id=HEARTBEAT_ROW_ID, pid=pid, hostname=host, state="starting",
+                                    started_at=now, beat_at=now))
         try:
-            with session.begin_nested():
-                session.add(WorkerHeartbeat(id=HEARTBEAT_ROW_ID, pid=pid, hostname=host, state="starting",
-                                            started_at=now, beat_at=now))
-        except IntegrityError:
-            return False
-        return True
+            session.flush()
+        except IntegrityError as e:  # the caller's transaction rolls back
+            raise WorkerAlreadyRunningError("another worker started at the same moment; let it serve") from e
+        return
     if row.pid != pid and _is_alive(row, now, stale_after):
-        log.info("worker pid %s on %s is alive (last beat %s)", row.pid, row.hostname, row.beat_at)
-        return False
+        raise WorkerAlreadyRunningError(f"worker pid {row.pid} on {row.hostname} is alive (state {row.state!r}, "
+                                        f"last beat {row.beat_at} UTC); stop it first or let it serve")
     result = session.execute(
         update(WorkerHeartbeat)
         .where(WorkerHeartbeat.id == HEARTBEAT_ROW_ID, WorkerHeartbeat.pid == row.pid,
                WorkerHeartbeat.beat_at == row.beat_at)
         .values(pid=pid, hostname=host, state="starting", started_at=now, beat_at=now)
     )
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        raise WorkerAlreadyRunningError("another worker took over at the same moment; let it serve")
 
 
 def beat(session: Session, *, pid: int, state: str) -> bool:

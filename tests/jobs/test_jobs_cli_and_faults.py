@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from jobs.runner import WorkerSettings
-from jobs.worker import AnotherWorkerError, serve
-from storage.heartbeat import STOPPED, claim_worker, worker_status
+from jobs.worker import serve
+from storage.heartbeat import STOPPED, WorkerAlreadyRunningError, claim_worker, worker_status
 from storage.runs import enqueue_run, get_run
 from storage.schema import RunStatus
 from tests.jobs.conftest import ENDLESS, QUICK, REPO, Studio, wait_for
@@ -50,8 +50,8 @@ def test_a_second_worker_refuses_to_start(studio: Studio) -> None:
     other = subprocess.Popen(["sleep", "30"])
     try:
         with studio.factory.begin() as session:
-            assert claim_worker(session, pid=other.pid)
-        with pytest.raises(AnotherWorkerError, match=f"worker pid {other.pid} .* is alive"):
+            claim_worker(session, pid=other.pid)
+        with pytest.raises(WorkerAlreadyRunningError, match=f"worker pid {other.pid} .* is alive"):
             serve(studio.factory, WorkerSettings(models_dir=studio.models_dir), once=True, stop=threading.Event())
         proc = studio.worker("--once")
         out, _ = proc.communicate(timeout=60)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from ner_core.config import TrainConfig
-from storage.heartbeat import beat, claim_worker, recover_stale_runs, worker_status
+from storage.heartbeat import WorkerAlreadyRunningError, beat, claim_worker, recover_stale_runs, worker_status
 from storage.registry import activate_model, active_model, beats_active, list_models, register_model
 from storage.runs import (
     RunStateError,
@@ -104,13 +104,14 @@ def test_heartbeat_liveness_and_stale_run_recovery(factory: sessionmaker[Session
     me = os.getpid()
     with factory.begin() as session:
         assert not worker_status(session).alive
-        assert claim_worker(session, pid=me)
+        claim_worker(session, pid=me)
         assert beat(session, pid=me, state="idle")
         run = enqueue_run(session, SCRATCH)
         claim_next_run(session, worker_pid=me)
         assert worker_status(session).alive
         assert recover_stale_runs(session) == []  # a live worker keeps its run
-        assert not claim_worker(session, pid=me + 1)  # another worker may not take over
+        with pytest.raises(WorkerAlreadyRunningError, match=f"worker pid {me} on .* is alive"):
+            claim_worker(session, pid=me + 1)  # another worker may not take over
         session.get(WorkerHeartbeat, 1).beat_at = utcnow() - timedelta(minutes=5)
         assert not worker_status(session).alive
         assert recover_stale_runs(session) == [run.id]
@@ -122,6 +123,7 @@ def test_a_dead_pid_is_not_alive_even_with_a_fresh_beat(factory: sessionmaker[Se
     child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead_pid = int(child.stdout)
     with factory.begin() as session:
-        assert claim_worker(session, pid=dead_pid)
+        claim_worker(session, pid=dead_pid)
         assert not worker_status(session).alive
-        assert claim_worker(session, pid=os.getpid())
+        claim_worker(session, pid=os.getpid())
+        assert worker_status(session).pid == os.getpid()
