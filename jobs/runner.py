@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from jobs import training
 from ner_core.config import TrainConfig
 from ner_core.data import Example
-from ner_core.models import ModelDirectoryError
 from ner_core.predict import Predictor
 from ner_core.train import Progress
 from storage.datasets import Snapshot, evaluation_examples, training_snapshot
@@ -120,16 +119,14 @@ def publish(factory: sessionmaker[Session], run_id: int, config: TrainConfig, fi
     """Score the trained model on the test split, save it, register it, maybe activate it."""
     if final.tagger is None:
         raise RuntimeError("the final training progress item carries no model")
-    scores = training.score(Predictor.from_tagger(final.tagger), test)
+    scores = training.score(final.tagger, test)
     name = f"run-{run_id}-{config.tagger}-{utcnow():%Y%m%d-%H%M%S}"
     path = training.save_model(final.tagger, config, scores, models_dir=settings.models_dir, name=name)
     try:
         with factory.begin() as session:
             active = active_model(session)
             activate = beats_active(scores.f1, active)
-            note = (f"test F1 {scores.f1:.4f} on {scores.n_test} sentences" if scores.f1 is not None
-                    else "no confirmed test sentences to score on") + ("; activated" if activate else
-                                                                     f"; model {active.id} stays active")
+            note = _outcome_note(scores, active_id=None if activate or active is None else active.id)
             if not finish_run(session, run_id, RunStatus.SUCCEEDED, note=note):
                 raise RunLostError(f"run {run_id} was marked finished by someone else while training; "
                                    "its model was discarded")
@@ -143,6 +140,13 @@ def publish(factory: sessionmaker[Session], run_id: int, config: TrainConfig, fi
         shutil.rmtree(path, ignore_errors=True)
         raise
     log.info("run %s succeeded: model %s at %s (%s)", run_id, model.id, path, note)
+
+
+def _outcome_note(scores: training.EvaluationScores, *, active_id: int | None) -> str:
+    """The note of a succeeded run: its test score and whether it became active."""
+    scored = (f"test F1 {scores.f1:.4f} on {scores.n_test} sentences" if scores.f1 is not None
+              else "no confirmed test sentences to score on")
+    return scored + ("; activated" if active_id is None else f"; model {active_id} stays active")
 
 
 @dataclass
@@ -165,12 +169,12 @@ class SuggestionRefresher:
         if not batch:
             return 0
         try:
-            predictor = self._predictor(model.path)
-        except (ModelDirectoryError, OSError) as e:
-            log.error("cannot load active model %s from %s: %s; no suggestions from it", model.id, model.path, e)
+            predicted = training.predict(self._predictor(model.path), [text for _, text in batch])
+        except (training.ModelUnavailableError, RuntimeError, ValueError) as e:
+            # Remembered for this process, so a broken model does not stop training runs.
+            log.exception("active model %s cannot suggest: %s; skipping its suggestions", model.id, e)
             self.broken.add(model.id)
             return 0
-        predicted = training.predict(predictor, [text for _, text in batch])
         with self.factory.begin() as session:
             stored = store_suggestions(session, model.id, {sid: spans for (sid, _), spans in zip(batch, predicted)})
         log.info("model %s: %d suggestions stored", model.id, stored)

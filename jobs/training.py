@@ -16,7 +16,7 @@ from typing import Any, Iterator, Sequence
 from ner_core.config import TrainConfig
 from ner_core.data import Example
 from ner_core.evaluate import evaluate
-from ner_core.models import Tagger
+from ner_core.models import ModelDirectoryError, Tagger
 from ner_core.predict import Predictor
 from ner_core.train import Progress, train
 
@@ -26,6 +26,10 @@ MIN_TRAINING_SENTENCES = 2
 
 class NotEnoughDataError(ValueError):
     """Too few confirmed training sentences to train on."""
+
+
+class ModelUnavailableError(RuntimeError):
+    """A registered model directory that cannot be loaded (moved, deleted, damaged)."""
 
 
 @dataclass(frozen=True)
@@ -60,11 +64,11 @@ def training_progress(config: TrainConfig, train_part: list[Example], dev: list[
     return train(config, train_part, dev)
 
 
-def score(predictor: Predictor, test: Sequence[Example]) -> EvaluationScores:
-    """Strict seqeval scores of predictor on the test examples."""
+def score(tagger: Tagger, test: Sequence[Example]) -> EvaluationScores:
+    """Strict seqeval scores of a trained tagger on the test examples."""
     if not test:
         return EvaluationScores(0, None, None)
-    predicted = predictor.predict([ex.text for ex in test])
+    predicted = Predictor.from_tagger(tagger).predict([ex.text for ex in test])
     report = evaluate(list(test), [[s.span for s in spans] for spans in predicted])
     return EvaluationScores(len(test), report.f1, report.to_dict())
 
@@ -92,8 +96,12 @@ def remove_stale_temp_dirs(models_dir: Path) -> list[Path]:
 
 
 def load_predictor(path: str | Path, *, threads: int) -> Predictor:
-    """A predictor for a saved model directory (the fastest backend it holds)."""
-    return Predictor.load(path, threads=threads)
+    """A predictor for a saved model directory (the fastest backend it holds); raise
+    ModelUnavailableError when the directory cannot be loaded."""
+    try:
+        return Predictor.load(path, threads=threads)
+    except (ModelDirectoryError, OSError) as e:
+        raise ModelUnavailableError(f"cannot load the model at {path}: {e}") from e
 
 
 def predict(predictor: Predictor, texts: list[str]) -> list[list[Any]]:

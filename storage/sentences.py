@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -75,7 +75,7 @@ def validate_spans(text: str, spans: Sequence[Span]) -> list[Span]:
     return trimmed
 
 
-def spans_as_json(rows: Sequence[SpanRow]) -> list[dict[str, object]]:
+def spans_as_json(rows: Sequence[SpanRow]) -> list[dict[str, Any]]:
     """Span rows as the JSON stored in history entries."""
     return [
         {
@@ -90,17 +90,11 @@ def spans_as_json(rows: Sequence[SpanRow]) -> list[dict[str, object]]:
     ]
 
 
-def rows_from_json(items: Sequence[dict[str, object]]) -> list[SpanRow]:
+def rows_from_json(items: Sequence[dict[str, Any]]) -> list[SpanRow]:
     """Span rows rebuilt from history JSON."""
     return [
-        SpanRow(
-            start=int(i["start"]),  # type: ignore[arg-type]
-            end=int(i["end"]),  # type: ignore[arg-type]
-            label=str(i["label"]),
-            source=str(i["source"]),
-            model_id=i.get("model_id"),  # type: ignore[arg-type]
-            confidence=i.get("confidence"),  # type: ignore[arg-type]
-        )
+        SpanRow(start=int(i["start"]), end=int(i["end"]), label=str(i["label"]), source=str(i["source"]),
+                model_id=i.get("model_id"), confidence=i.get("confidence"))
         for i in items
     ]
 
