@@ -46,3 +46,16 @@ def test_nothing_outside_db_py_is_sqlite_specific(package: str) -> None:
         if path.name != "db.py" and re.search(r"sqlite|PRAGMA", path.read_text(), re.IGNORECASE)
     ]
     assert offenders == []
+
+
+def test_schema_and_queue_query_compile_for_postgresql() -> None:
+    from sqlalchemy import select
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateTable
+
+    from storage.schema import Base, Sentence
+
+    ddl = [str(CreateTable(table).compile(dialect=postgresql.dialect())) for table in Base.metadata.sorted_tables]
+    assert any("CREATE TABLE sentences" in statement for statement in ddl)
+    query = select(Sentence).order_by(Sentence.uncertainty.desc().nulls_last(), Sentence.content_hash)
+    assert "NULLS LAST" in str(query.compile(dialect=postgresql.dialect()))

@@ -113,8 +113,7 @@ def test_duplicates_are_skipped_and_counted(factory: sessionmaker[Session], tmp_
 
 def test_conll_without_text_comment_joins_tokens_with_single_spaces(factory: sessionmaker[Session],
                                                                     tmp_path: Path) -> None:
-    from storage.labelling import next_sentences_to_label  # noqa: F401  (import check only)
-    from storage.datasets import training_snapshot, evaluation_examples
+    from storage.datasets import evaluation_examples, training_snapshot
 
     source = _write(tmp_path, "a.conll", "-DOCSTART- O\n\n14.5-oz\tB-UNIT\ncan\tI-UNIT\n(\tO\n\n")
     with factory.begin() as session:
