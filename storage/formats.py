@@ -161,7 +161,6 @@ def parse_conll(lines: Iterable[str], *, source: str, name: str) -> list[Record]
     group, documents = name, 0
     current: _ConllSentence | None = None
     pending_text: str | None = None
-    number = 0
     for number, raw in enumerate(lines, start=1):
         fields = raw.split()
         if current is not None and not fields:

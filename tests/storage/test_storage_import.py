@@ -61,6 +61,7 @@ MALFORMED = [
     ("bad.csv", GOOD_CSV + '"2 eggs","not json"\n', 5, "Expecting value"),
     ("bad.csv", GOOD_CSV + '"2 eggs","[{""start"": 2, ""end"": 6, ""type"": ""EGGS""}]"\n', 5, "unknown label"),
     ("bad.csv", GOOD_CSV + '"2 eggs"\n', 5, "expected 2 columns"),
+    ("bad.csv", GOOD_CSV + '"2 eggs,"[]\n', 5, "expected 2 columns"),  # unterminated quote
     ("bad.csv", "text,entities\n", 1, "header must be"),
     ("bad.csv", GOOD_CSV + '"3 eggs\n1 cup milk\n4 cups water","[{""start"": 9, ""end"": 12, ""type"": ""UNIT""},'
      '{""start"": 22, ""end"": 24, ""type"": ""UNIT""}]"\n', 7, "inside a token"),
