@@ -7,8 +7,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import multiprocessing
+import resource
 import statistics
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,14 +19,19 @@ from typing import Callable, Sequence
 
 import torch
 
+from ner_core.backends import BACKENDS, ONNX_FILES
 from ner_core.config import TrainConfig
 from ner_core.data import Example, kfold_splits, read_tasteset, seed_split
 from ner_core.evaluate import evaluate, span_scores
+from ner_core.export import export_onnx
+from ner_core.models.base import METRICS_FILE, WEIGHTS_FILE
 from ner_core.predict import Predictor
 from ner_core.spans import LABELS
 from ner_core.train import train
 
 log = logging.getLogger(__name__)
+
+RATIO_KEYS = ("batch1_recipes_per_s", "batched_recipes_per_s", "size_mb", "peak_rss_mb", "f1")
 
 
 @dataclass
@@ -59,28 +67,49 @@ def recipes_per_second(predict: Callable[[Sequence[str]], object], texts: Sequen
     return len(texts) / best
 
 
-def score_row(predictor: Predictor, fold: Fold, *, model: str, split: str, backend: str,
-              train_seconds: float) -> dict:
-    """Accuracy and speed of one predictor on a fold's held-out recipes."""
-    texts = [ex.text for ex in fold.test]
+def score_backend(directory: Path, backend: str, test: list[Example], threads: int) -> dict:
+    """F1, speed, load time and peak memory of one backend of a saved model (run this in
+    a fresh process so the memory figure is its own)."""
+    torch.set_num_threads(threads)
+    start = time.perf_counter()
+    predictor = Predictor.load(directory, backend=backend, threads=threads)
+    load_seconds = time.perf_counter() - start
+    texts = [ex.text for ex in test]
     predicted = [[s.span for s in spans] for spans in predictor.predict(texts)]
-    report = evaluate(fold.test, predicted)
-    _, _, span_f1 = span_scores(fold.test, predicted)
+    report = evaluate(test, predicted)
+    _, _, span_f1 = span_scores(test, predicted)
     if abs(span_f1 - report.f1) > 1e-9:
         raise AssertionError(f"seqeval F1 {report.f1} and span-match F1 {span_f1} disagree")
-    return {
-        "model": model, "split": split, "fold": fold.name, "backend": backend,
-        "f1": report.f1, "precision": report.precision, "recall": report.recall,
+    weights = directory / (ONNX_FILES.get(backend) or WEIGHTS_FILE)
+    row = {
+        "backend": backend, "f1": report.f1, "precision": report.precision, "recall": report.recall,
         "per_type": {label: report.per_type.get(label, {}).get("f1", 0.0) for label in LABELS},
-        "train_seconds": train_seconds,
         "batch1_recipes_per_s": recipes_per_second(predictor.predict, texts, batch=False),
         "batched_recipes_per_s": recipes_per_second(predictor.predict, texts, batch=True),
-        "test_recipes": len(texts),
+        "load_seconds": load_seconds, "size_mb": weights.stat().st_size / 2**20, "test_recipes": len(texts),
     }
+    row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return row
 
 
-def run_fold(fold: Fold, config: TrainConfig, *, model: str, split: str, save_dir: Path | None) -> list[dict]:
-    """Train on a fold, save the model, and score it."""
+def score_backends(directory: Path, backends: Sequence[str], test: list[Example], threads: int) -> list[dict]:
+    """score_backend for each backend, each in its own spawned process, with ratios to
+    torch-fp32 when it is among them."""
+    context = multiprocessing.get_context("spawn")
+    rows = []
+    for backend in backends:
+        with context.Pool(1) as pool:
+            rows.append(pool.apply(score_backend, (directory, backend, test, threads)))
+    base = next((r for r in rows if r["backend"] == "torch-fp32"), None)
+    for row in rows:
+        if base is not None:
+            row["ratio_to_torch"] = {k: row[k] / base[k] for k in RATIO_KEYS if base[k]}
+    return rows
+
+
+def run_fold(fold: Fold, config: TrainConfig, *, model: str, split: str, backends: Sequence[str],
+             save_dir: Path | None) -> list[dict]:
+    """Train on a fold, save (and export) the model, and score each backend."""
     final = None
     for progress in train(config, fold.train):
         if progress.done:
@@ -89,18 +118,22 @@ def run_fold(fold: Fold, config: TrainConfig, *, model: str, split: str, save_di
             log.info("fold %s epoch %d step %d loss %.4f elapsed %.0fs", fold.name, progress.epoch,
                      progress.step, progress.loss, progress.elapsed)
     assert final is not None and final.tagger is not None
-    predictor = Predictor.from_tagger(final.tagger)
-    row = score_row(predictor, fold, model=model, split=split, backend="torch-fp32",
-                    train_seconds=final.elapsed)
-    if save_dir is not None:
-        target = save_dir if split == "seed" else save_dir / f"fold{fold.name}"
-        final.tagger.save(target, train_config=config.to_dict(), metrics={k: v for k, v in row.items()})
-    return [row]
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "model" if save_dir is None else (
+            save_dir if split == "seed" else save_dir / f"fold{fold.name}")
+        final.tagger.save(target, train_config=config.to_dict())
+        if any(b.startswith("onnx") for b in backends):
+            export_onnx(target, tagger=final.tagger)
+        rows = score_backends(target, backends, fold.test, config.threads)
+        for row in rows:
+            row.update(model=model, split=split, fold=fold.name, train_seconds=final.elapsed)
+        (target / METRICS_FILE).write_text(json.dumps(rows, indent=2))
+    return rows
 
 
 def mean_row(rows: list[dict]) -> dict:
     """The k-fold mean of numeric figures, as a row with fold = "mean"."""
-    numeric = ["f1", "precision", "recall", "train_seconds", "batch1_recipes_per_s", "batched_recipes_per_s"]
+    numeric = ["f1", "precision", "recall", "train_seconds", *RATIO_KEYS, "load_seconds", "size_mb"]
     out = {k: rows[0][k] for k in ("model", "split", "backend")}
     out["fold"] = "mean"
     out.update({k: statistics.fmean(r[k] for r in rows) for k in numeric})
@@ -113,7 +146,8 @@ def format_row(row: dict) -> str:
     types = " ".join(f"{label[:4]}={row['per_type'][label]:.3f}" for label in LABELS)
     return (f"{row['model']:<8} {row['split']:<6} {row['fold']:<5} {row['backend']:<10} F1={row['f1']:.4f} "
             f"P={row['precision']:.4f} R={row['recall']:.4f} train={row['train_seconds']:.0f}s "
-            f"b1={row['batch1_recipes_per_s']:.1f}/s batched={row['batched_recipes_per_s']:.1f}/s | {types}")
+            f"b1={row['batch1_recipes_per_s']:.1f}/s batched={row['batched_recipes_per_s']:.1f}/s "
+            f"load={row['load_seconds']:.2f}s size={row['size_mb']:.1f}MB rss={row.get('peak_rss_mb', 0):.0f}MB | {types}")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -127,6 +161,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--unit", choices=("lines", "recipes"), default="lines", help="train on lines or recipes")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--folds", help="comma-separated fold numbers to run (kfold5 only)")
+    parser.add_argument("--backends", default="all",
+                        help=f"comma-separated from {', '.join(BACKENDS)}, or all")
     parser.add_argument("--save-dir", type=Path, help="keep the trained model directory here")
     parser.add_argument("--json", type=Path, help="write the rows as JSON here")
     return parser.parse_args(argv)
@@ -142,14 +178,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.folds:
         wanted = set(args.folds.split(","))
         folds = [f for f in folds if f.name in wanted]
+    backends = list(BACKENDS) if args.backends == "all" else args.backends.split(",")
+    unknown = set(backends) - set(BACKENDS)
+    if unknown:
+        parser_error = f"unknown backend(s) {', '.join(sorted(unknown))}; choose from {', '.join(BACKENDS)}"
+        raise SystemExit(parser_error)
     rows: list[dict] = []
     for fold in folds:
-        for row in run_fold(fold, config, model=args.model, split=args.split, save_dir=args.save_dir):
+        for row in run_fold(fold, config, model=args.model, split=args.split, backends=backends,
+                            save_dir=args.save_dir):
             print(format_row(row), flush=True)
             rows.append(row)
-    if args.split == "kfold5" and len(rows) > 1:
-        rows.append(mean_row(rows))
-        print(format_row(rows[-1]), flush=True)
+    if args.split == "kfold5" and len(folds) > 1:
+        for backend in backends:
+            rows.append(mean_row([r for r in rows if r["backend"] == backend]))
+            print(format_row(rows[-1]), flush=True)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0

@@ -29,17 +29,21 @@ def test_bench_writes_rows_and_saves_model(small_csv, tmp_path, capsys) -> None:
                        "--threads", "1", "--save-dir", str(tmp_path / "model"), "--json", str(out)])
     assert code == 0
     rows = json.loads(out.read_text())
-    assert len(rows) == 1 and KEYS <= set(rows[0])
-    assert rows[0]["backend"] == "torch-fp32" and rows[0]["test_recipes"] == 6
-    assert 0.0 <= rows[0]["f1"] <= 1.0 and rows[0]["batch1_recipes_per_s"] > 0
-    assert (tmp_path / "model" / "model.safetensors").is_file()
+    assert [r["backend"] for r in rows] == ["torch-fp32", "onnx-fp32", "onnx-int8"]
+    for row in rows:
+        assert KEYS <= set(row) and row["test_recipes"] == 6
+        assert 0.0 <= row["f1"] <= 1.0 and row["batch1_recipes_per_s"] > 0 and row["peak_rss_mb"] > 0
+        assert row["ratio_to_torch"]["size_mb"] == pytest.approx(row["size_mb"] / rows[0]["size_mb"])
+    assert rows[2]["size_mb"] < rows[1]["size_mb"]
+    for name in ("model.safetensors", "model.onnx", "model.int8.onnx", "metrics.json"):
+        assert (tmp_path / "model" / name).is_file()
     assert "F1=" in capsys.readouterr().out
 
 
 def test_bench_kfold_has_a_mean_row(small_csv, tmp_path) -> None:
     out = tmp_path / "rows.json"
     bench.main(["--data", str(small_csv), "--split", "kfold5", "--model", "scratch", "--epochs", "1",
-                "--threads", "1", "--folds", "0,1", "--json", str(out)])
+                "--threads", "1", "--folds", "0,1", "--backends", "torch-fp32", "--json", str(out)])
     rows = json.loads(out.read_text())
     assert [r["fold"] for r in rows] == ["0", "1", "mean"]
     assert rows[-1]["f1"] == pytest.approx((rows[0]["f1"] + rows[1]["f1"]) / 2)
