@@ -55,7 +55,7 @@ class TrainConfig:
         if self.d_model % self.heads:
             raise ValueError(f"d_model ({self.d_model}) must be divisible by heads ({self.heads})")
         if not self.epochs:
-            self.epochs = 6 if self.tagger == "bert" else 40
+            self.epochs = 6 if self.tagger == "bert" else 20
         if not self.learning_rate:
             self.learning_rate = 1e-4 if self.tagger == "bert" else 5e-4
         if self.tagger == "bert" and not self.encoder:

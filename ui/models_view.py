@@ -28,6 +28,12 @@ def per_type_f1(model: ModelVersion) -> dict[str, float | None]:
     return {label: (per_type[label]["f1"] if label in per_type else None) for label in LABELS}
 
 
+def score_columns() -> dict[str, Any]:
+    """Column formats for the registry's score columns (three decimals)."""
+    names = ["test F1", "precision", "recall", *[f"F1 {label}" for label in LABELS]]
+    return {name: st.column_config.NumberColumn(format="%.3f") for name in names}
+
+
 def registry_frame(models: Sequence[ModelVersion]) -> pd.DataFrame:
     """One row per registered model."""
     rows: list[dict[str, Any]] = []
@@ -55,7 +61,7 @@ def learning_curve(models: Sequence[ModelVersion]) -> alt.Chart:
     frame = pd.DataFrame([{"version": f"v{m.id}", "train sentences": m.n_train, "test F1": m.test_f1,
                            "tagger": m.tagger} for m in models if m.test_f1 is not None])
     return alt.Chart(frame, title="Learning curve: test F1 by training sentences").mark_line(point=True).encode(
-        x=alt.X("train sentences:Q"), y=alt.Y("test F1:Q", scale=alt.Scale(domain=[0, 1])), color="tagger:N",
+        x=alt.X("train sentences:Q", axis=alt.Axis(format="d")), y=alt.Y("test F1:Q", scale=alt.Scale(domain=[0, 1])), color="tagger:N",
         tooltip=["version", "train sentences", "test F1", "tagger"])
 
 

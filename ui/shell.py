@@ -25,9 +25,9 @@ def bootstrap() -> None:
     st.session_state["bootstrapped"] = True
     if loaded is not None:
         st.toast(f"Loaded the starter data: {loaded.confirmed} labelled lines and "
-                 f"{loaded.queued} lines to label from {loaded.recipes} recipes.", icon="🌱")
+                 f"{loaded.queued} lines to label from {loaded.recipes} recipes.", icon=":material/eco:")
     for run_id in failed:
-        st.toast(f"Run {run_id} was left running by a worker that stopped; marked failed.", icon="⚠️")
+        st.toast(f"Run {run_id} was left running by a worker that stopped; marked failed.", icon=":material/warning:")
 
 
 def sidebar_status() -> None:
@@ -37,7 +37,7 @@ def sidebar_status() -> None:
     with factory() as session:
         model = active_model(session)
     with st.sidebar:
-        st.caption(view.describe())
+        st.markdown(view.describe())
         if not view.running and st.button("Start worker", help="Runs `python -m jobs.worker` in the background"):
             ensure_worker(factory)
             st.rerun()

@@ -12,11 +12,11 @@ from storage.schema import RunProgress, RunStatus, TrainingRun
 
 POLL_SECONDS = 2.0
 STATUS_ICONS = {
-    RunStatus.QUEUED: "⏳",
-    RunStatus.RUNNING: "🏃",
-    RunStatus.SUCCEEDED: "✅",
-    RunStatus.FAILED: "❌",
-    RunStatus.CANCELLED: "🚫",
+    RunStatus.QUEUED: ":material/hourglass_top:",
+    RunStatus.RUNNING: ":material/directions_run:",
+    RunStatus.SUCCEEDED: ":green[:material/check_circle:]",
+    RunStatus.FAILED: ":red[:material/error:]",
+    RunStatus.CANCELLED: ":material/block:",
 }
 
 
@@ -44,7 +44,10 @@ def progress_line(run: TrainingRun, progress: RunProgress | None) -> str:
         parts.append(f"loss {progress.loss:.3f}")
     if progress.dev_f1 is not None:
         parts.append(f"dev F1 {progress.dev_f1:.3f}")
-    parts.append(f"elapsed {eta_text(progress.elapsed)}, about {eta_text(progress.eta)} left")
+    if run.status == RunStatus.RUNNING:
+        parts.append(f"elapsed {eta_text(progress.elapsed)}, about {eta_text(progress.eta)} left")
+    else:
+        parts.append(f"took {eta_text(progress.elapsed)}")
     return " · ".join(parts)
 
 
@@ -87,7 +90,7 @@ def runs_frame(runs: Sequence[TrainingRun]) -> pd.DataFrame:
         [
             {
                 "run": r.id,
-                "status": f"{STATUS_ICONS.get(r.status, '')} {r.status}",
+                "status": r.status,
                 "tagger": r.tagger,
                 "epochs": r.config.get("epochs"),
                 "sentences": r.snapshot_size,

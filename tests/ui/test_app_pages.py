@@ -58,6 +58,6 @@ def test_second_run_does_not_load_the_starter_data_again(factory, app) -> None:
 
 def test_sidebar_shows_the_worker_and_the_active_model(populated_db, app) -> None:
     at = app("label")
-    sidebar = " ".join(c.value for c in at.sidebar.caption)
+    sidebar = " ".join(c.value for c in [*at.sidebar.markdown, *at.sidebar.caption])
     assert "Worker not running" in sidebar
     assert "Active model v2" in sidebar

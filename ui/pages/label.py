@@ -37,7 +37,7 @@ show_flash("label_flash")
 
 if item is None:
     st.success("The queue is empty: every sentence is confirmed or skipped.")
-    st.page_link("ui/pages/try_it.py", label="Paste new recipes on the Try it page to queue more lines", icon="🧪")
+    st.page_link("ui/pages/try_it.py", label="Paste new recipes on the Try it page to queue more lines", icon=":material/science:")
     st.stop()
 
 where = f"line {item.position + 1} of {item.recipe_lines} in “{item.recipe_name}”" if item.recipe_name else ""

@@ -6,7 +6,15 @@ import streamlit as st
 
 from storage.registry import activate_model, list_models
 from storage.views import confirmed_test_sentences
-from ui.models_view import compare_frame, learning_curve, model_name, per_type_chart, registry_frame, triage_rows
+from ui.models_view import (
+    compare_frame,
+    learning_curve,
+    model_name,
+    per_type_chart,
+    registry_frame,
+    score_columns,
+    triage_rows,
+)
 from ui.triage import KINDS
 from ui.resources import session_factory
 from ui.widgets import show_flash
@@ -19,15 +27,14 @@ st.title("Models")
 show_flash("models_flash")
 if not models:
     st.info("No trained model yet. Click **Retrain** on the Train page; finished runs appear here.")
-    st.page_link("ui/pages/train.py", label="Go to Train", icon="🏋️")
+    st.page_link("ui/pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 
 by_name = {model_name(m): m for m in models}
 active = next((m for m in models if m.is_active), None)
 
 st.dataframe(registry_frame(models), hide_index=True, width="stretch",
-             column_config={"test F1": st.column_config.NumberColumn(format="%.3f"),
-                            "active": st.column_config.CheckboxColumn()})
+             column_config={**score_columns(), "active": st.column_config.CheckboxColumn()})
 
 left, right = st.columns([2, 1])
 with right:

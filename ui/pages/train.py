@@ -44,7 +44,7 @@ with st.form("train_form"):
         patience = d2.number_input("Early-stop patience (epochs)", 1, 100, 3)
         seed = d3.number_input("Seed", 0, 2**31 - 1, 13)
         unit = d4.selectbox("Train on", ["lines", "recipes"], help="Ingredient lines or whole recipes")
-    submitted = st.form_submit_button("🚀 Retrain", type="primary", disabled=bool(active),
+    submitted = st.form_submit_button("Retrain", icon=":material/rocket_launch:", type="primary", disabled=bool(active),
                                       help="Only one run at a time: cancel the current one first" if active else None)
 
 if submitted:

@@ -32,8 +32,8 @@ show_flash("try_flash")
 with st.form("try_form"):
     pasted = st.text_area("Ingredient lists", height=220, placeholder=EXAMPLE, key="try_text")
     left, right = st.columns(2)
-    highlight_clicked = left.form_submit_button("✨ Highlight entities", type="primary", disabled=model is None)
-    queue_clicked = right.form_submit_button("➕ Add these lines to the labelling queue")
+    highlight_clicked = left.form_submit_button("Highlight entities", icon=":material/auto_awesome:", type="primary", disabled=model is None)
+    queue_clicked = right.form_submit_button("Add these lines to the labelling queue", icon=":material/playlist_add:")
 
 if model is None:
     st.info("No active model yet: train one on the Train page. You can still add lines to the labelling queue.")
