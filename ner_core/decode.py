@@ -49,6 +49,10 @@ def viterbi(log_probs: np.ndarray, tag_names: Sequence[str]) -> list[int]:
     if len(log_probs) == 0:
         return []
     start, trans = _transitions(tuple(tag_names))
+    greedy = log_probs.argmax(axis=1)
+    # The unconstrained best path is the answer whenever it is itself legal (the usual case).
+    if start[greedy[0]] == 0 and not trans[greedy[:-1], greedy[1:]].any():
+        return greedy.tolist()
     score = start + log_probs[0]
     back = np.zeros(log_probs.shape, dtype=np.int64)
     for w in range(1, len(log_probs)):

@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -60,6 +61,7 @@ class ScratchInputs:
         self.words, self.chars = words, chars
         self.word_index = {w: i for i, w in enumerate(words)}
         self.char_index = {c: i for i, c in enumerate(chars)}
+        self._cache: dict[str, tuple[int, int, np.ndarray]] = {}
 
     @classmethod
     def from_directory(cls, directory: Path, architecture: dict[str, Any] | None = None) -> "ScratchInputs":
@@ -67,21 +69,29 @@ class ScratchInputs:
         vocab = json.loads((directory / VOCAB_FILE).read_text())
         return cls(vocab["words"], vocab["chars"])
 
+    def features(self, word: str) -> tuple[int, int, np.ndarray]:
+        """(word id, shape id, char ids [MAX_CHARS]) of one word, memoized."""
+        cached = self._cache.get(word)
+        if cached is None:
+            chars = np.zeros(MAX_CHARS, dtype=np.int64)
+            chars[: min(len(word), MAX_CHARS)] = [self.char_index.get(c, UNK) for c in word[:MAX_CHARS]]
+            cached = (self.word_index.get(normalize_word(word), UNK), word_shape(word), chars)
+            if len(self._cache) < 200_000:
+                self._cache[word] = cached
+        return cached
+
     def __call__(self, words: Sequence[Sequence[str]]) -> dict[str, torch.Tensor]:
         n = min(max((len(w) for w in words), default=0), MAX_POSITIONS)
-        word_ids = torch.zeros(len(words), n, dtype=torch.long)
-        char_ids = torch.zeros(len(words), n, MAX_CHARS, dtype=torch.long)
-        shapes = torch.zeros(len(words), n, dtype=torch.long)
-        for i, sentence in enumerate(words):
-            for j, w in enumerate(sentence[:n]):
-                word_ids[i, j] = self.word_index.get(normalize_word(w), UNK)
-                shapes[i, j] = word_shape(w)
-                char_ids[i, j, : min(len(w), MAX_CHARS)] = torch.tensor(
-                    [self.char_index.get(c, UNK) for c in w[:MAX_CHARS]])
-        mask = torch.zeros(len(words), n, dtype=torch.bool)
+        word_ids = np.zeros((len(words), n), dtype=np.int64)
+        shapes = np.zeros((len(words), n), dtype=np.int64)
+        char_ids = np.zeros((len(words), n, MAX_CHARS), dtype=np.int64)
+        mask = np.zeros((len(words), n), dtype=np.bool_)
         for i, sentence in enumerate(words):
             mask[i, : len(sentence)] = True
-        return {"word_ids": word_ids, "char_ids": char_ids, "shapes": shapes, "word_mask": mask}
+            for j, w in enumerate(sentence[:n]):
+                word_ids[i, j], shapes[i, j], char_ids[i, j] = self.features(w)
+        return {"word_ids": torch.from_numpy(word_ids), "char_ids": torch.from_numpy(char_ids),
+                "shapes": torch.from_numpy(shapes), "word_mask": torch.from_numpy(mask)}
 
 
 class ScratchTagger(Tagger):
