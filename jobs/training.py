@@ -6,6 +6,7 @@ there is adjusted here alone.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import tempfile
@@ -16,9 +17,12 @@ from typing import Any, Iterator, Sequence
 from ner_core.config import TrainConfig
 from ner_core.data import Example
 from ner_core.evaluate import evaluate
+from ner_core.export import ExportError, export_onnx
 from ner_core.models import ModelDirectoryError, Tagger
 from ner_core.predict import Predictor
 from ner_core.train import Progress, train
+
+log = logging.getLogger(__name__)
 
 DEV_SHARE_PERCENT = 10
 MIN_TRAINING_SENTENCES = 2
@@ -75,12 +79,17 @@ def score(tagger: Tagger, test: Sequence[Example]) -> EvaluationScores:
 
 def save_model(tagger: Tagger, config: TrainConfig, scores: EvaluationScores, *, models_dir: Path,
                name: str) -> Path:
-    """Write a trained tagger to a temporary directory in models_dir and rename it into place."""
+    """Write a trained tagger (with its ONNX fp32/int8 exports) to a temporary directory in
+    models_dir and rename it into place."""
     models_dir.mkdir(parents=True, exist_ok=True)
     final = models_dir / name
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=models_dir))
     try:
         tagger.save(tmp, train_config=config.to_dict(), metrics=scores.metrics)
+        try:
+            export_onnx(tmp, tagger=tagger)  # Predictor.load then serves the fastest backend
+        except ExportError as e:
+            log.warning("model %s keeps only its PyTorch weights: %s", name, e)
         os.replace(tmp, final)  # atomic on one filesystem; a crash leaves only a .tmp-* dir
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -37,6 +37,8 @@ def test_a_queued_run_succeeds_with_progress_a_registered_model_and_suggestions(
                    and s.uncertainty is not None for s in queue)
         assert not worker_status(session).alive
     assert (studio.models_dir / os.path.basename(model.path) / "config.json").is_file()
+    for exported in ("model.onnx", "model.int8.onnx", "onnx.json"):  # made when the worker saves
+        assert (studio.models_dir / os.path.basename(model.path) / exported).is_file()
     assert [p.name for p in studio.models_dir.iterdir()] == [os.path.basename(model.path)]
 
 
