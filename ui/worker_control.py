@@ -82,10 +82,10 @@ class WorkerView:
     def describe(self) -> str:
         """One line for the sidebar."""
         if self.status.alive:
-            return f":green[:material/circle:] Worker alive (pid {self.status.pid}, {self.status.state})"
+            return f":green[:material/fiber_manual_record:] Worker alive (pid {self.status.pid}, {self.status.state})"
         if self.booting:
-            return ":orange[:material/circle:] Worker starting…"
-        return ":red[:material/circle:] Worker not running"
+            return ":orange[:material/fiber_manual_record:] Worker starting…"
+        return ":red[:material/fiber_manual_record:] Worker not running"
 
 
 def worker_view(factory: sessionmaker[Session], url: str | None = None) -> WorkerView:
