@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import multiprocessing
@@ -107,28 +108,41 @@ def score_backends(directory: Path, backends: Sequence[str], test: list[Example]
     return rows
 
 
-def run_fold(fold: Fold, config: TrainConfig, *, model: str, split: str, backends: Sequence[str],
-             save_dir: Path | None) -> list[dict]:
-    """Train on a fold, save (and export) the model, and score each backend."""
+def train_and_score(fold: Fold, config: TrainConfig, target: Path, *, model: str, split: str,
+                    backends: Sequence[str]) -> list[dict]:
+    """Train on a fold, save (and export) the model into target, and score each backend."""
     final = None
     for progress in train(config, fold.train):
         if progress.done:
             final = progress
-        elif progress.step % 50 == 0:
-            log.info("fold %s epoch %d step %d loss %.4f elapsed %.0fs", fold.name, progress.epoch,
+        elif progress.step % 100 == 0:
+            log.info("%s fold %s epoch %d step %d loss %.4f elapsed %.0fs", model, fold.name, progress.epoch,
                      progress.step, progress.loss, progress.elapsed)
     assert final is not None and final.tagger is not None
-    with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / "model" if save_dir is None else (
-            save_dir if split == "seed" else save_dir / f"fold{fold.name}")
-        final.tagger.save(target, train_config=config.to_dict())
-        if any(b.startswith("onnx") for b in backends):
-            export_onnx(target, tagger=final.tagger)
-        rows = score_backends(target, backends, fold.test, config.threads)
-        for row in rows:
-            row.update(model=model, split=split, fold=fold.name, train_seconds=final.elapsed)
-        (target / METRICS_FILE).write_text(json.dumps(rows, indent=2))
+    final.tagger.save(target, train_config=config.to_dict())
+    if any(b.startswith("onnx") for b in backends):
+        export_onnx(target, tagger=final.tagger)
+    rows = score_backends(target, backends, fold.test, config.threads)
+    for row in rows:
+        row.update(model=model, split=split, fold=fold.name, train_seconds=final.elapsed)
+    (target / METRICS_FILE).write_text(json.dumps(rows, indent=2))
     return rows
+
+
+def run_fold(fold: Fold, config: TrainConfig, *, model: str, split: str, backends: Sequence[str],
+             save_dir: Path | None) -> list[dict]:
+    """Rows for one fold; a distilled model first trains its BERT teacher on the same
+    training recipes (the held-out ones are never seen by either)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) if save_dir is None else (save_dir if split == "seed" else save_dir / f"fold{fold.name}")
+        if model != "distilled":
+            return train_and_score(fold, config, base, model=model, split=split, backends=backends)
+        teacher_config = TrainConfig(tagger="bert", encoder=config.encoder, threads=config.threads,
+                                     unit=config.unit, seed=config.seed)
+        rows = train_and_score(fold, teacher_config, base / "teacher", model="teacher", split=split,
+                               backends=backends)
+        config = dataclasses.replace(config, teacher=str(base / "teacher"))
+        return rows + train_and_score(fold, config, base / "student", model=model, split=split, backends=backends)
 
 
 def mean_row(rows: list[dict]) -> dict:
@@ -154,12 +168,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m ner_core.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="TASTEset CSV path")
     parser.add_argument("--split", choices=("seed", "kfold5"), default="seed")
-    parser.add_argument("--model", choices=("bert", "scratch"), default="bert")
+    parser.add_argument("--model", choices=("bert", "scratch", "distilled"), default="bert",
+                        help="distilled: a BERT teacher, then a scratch-size student taught by it")
     parser.add_argument("--encoder", help="Hugging Face model id or directory (default: embedded MiniLM)")
     parser.add_argument("--epochs", type=int, default=0, help="0 = the tagger's default")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--unit", choices=("lines", "recipes"), default="lines", help="train on lines or recipes")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--distill-alpha", type=float, default=0.7, help="teacher weight (distilled only)")
+    parser.add_argument("--augment", type=int, default=1, help="recombined copies per line (distilled only)")
     parser.add_argument("--folds", help="comma-separated fold numbers to run (kfold5 only)")
     parser.add_argument("--backends", default="all",
                         help=f"comma-separated from {', '.join(BACKENDS)}, or all")
@@ -173,7 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     torch.set_num_threads(args.threads)
     config = TrainConfig(tagger=args.model, encoder=args.encoder, epochs=args.epochs, threads=args.threads,
-                         unit=args.unit, seed=args.seed)
+                         unit=args.unit, seed=args.seed, distill_alpha=args.distill_alpha, augment=args.augment,
+                         teacher="(trained first)" if args.model == "distilled" else None)
     folds = folds_for(read_tasteset(args.data), args.split)
     if args.folds:
         wanted = set(args.folds.split(","))
@@ -190,9 +208,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(format_row(row), flush=True)
             rows.append(row)
     if args.split == "kfold5" and len(folds) > 1:
-        for backend in backends:
-            rows.append(mean_row([r for r in rows if r["backend"] == backend]))
-            print(format_row(rows[-1]), flush=True)
+        for name in dict.fromkeys(r["model"] for r in rows):
+            for backend in backends:
+                rows.append(mean_row([r for r in rows if r["backend"] == backend and r["model"] == name]))
+                print(format_row(rows[-1]), flush=True)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0

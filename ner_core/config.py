@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-TAGGERS = ("bert", "scratch")
+TAGGERS = ("bert", "scratch", "distilled")  # distilled: the scratch architecture taught by a BERT
 UNITS = ("lines", "recipes")
 
 
@@ -39,6 +39,10 @@ class TrainConfig:
     heads: int = 4
     char_dim: int = 48
     word_dropout: float = 0.1
+    # distilled tagger only
+    teacher: str | None = None  # a saved BERT model directory
+    distill_alpha: float = 0.7  # weight of the teacher's distributions vs. gold tags
+    augment: int = 1  # recombined copies of each training line
 
     def __post_init__(self) -> None:
         if self.tagger not in TAGGERS:
@@ -54,6 +58,10 @@ class TrainConfig:
             raise ValueError("dropout and word_dropout must be in [0, 1)")
         if self.d_model % self.heads:
             raise ValueError(f"d_model ({self.d_model}) must be divisible by heads ({self.heads})")
+        if self.tagger == "distilled" and not self.teacher:
+            raise ValueError("a distilled run needs a teacher: the directory of a trained BERT model")
+        if not 0 <= self.distill_alpha <= 1 or self.augment < 0:
+            raise ValueError("distill_alpha must be in [0, 1] and augment must not be negative")
         if not self.epochs:
             self.epochs = 6 if self.tagger == "bert" else 20
         if not self.learning_rate:

@@ -51,6 +51,59 @@ def encode_examples(examples: Sequence[Example], tags: Sequence[str]) -> list[tu
     return encoded
 
 
+@dataclass
+class Item:
+    """One training sentence: words, gold tag ids (-100 where unknown), and the
+    teacher's distributions [W, T] for distillation."""
+
+    words: list[str]
+    gold: list[int]
+    soft: np.ndarray | None = None
+
+
+def training_items(config: TrainConfig, train_examples: Sequence[Example], unlabelled: Sequence[str],
+                   tags: Sequence[str]) -> list[Item]:
+    """The sentences a run trains on: gold lines (or recipes), and for a distilled run
+    also recombined lines and unlabelled texts, all with the teacher's distributions."""
+    units = line_examples(train_examples) if config.unit == "lines" else list(train_examples)
+    items = [Item(words, gold) for words, gold in encode_examples(units, tags)]
+    if config.tagger != "distilled":
+        return items
+    from ner_core.distill import augment, load_teacher, teacher_probabilities
+
+    extra = encode_examples(augment(line_examples(train_examples), config.augment, seed=config.seed), tags)
+    items += [Item(words, gold) for words, gold in extra]
+    plain = encode_examples(line_examples(Example(t) for t in unlabelled), tags)
+    items += [Item(words, [-100] * len(words)) for words, _ in plain]
+    teacher = load_teacher(config.teacher, threads=config.threads)
+    for item, probs in zip(items, teacher_probabilities(teacher, [i.words for i in items], tags)):
+        item.soft = probs
+    log.info("distilling from %s: %d gold, %d recombined, %d unlabelled sentences", config.teacher,
+             len(units), len(extra), len(plain))
+    return items
+
+
+def batch_loss(tagger: Tagger, items: Sequence[Item], alpha: float) -> torch.Tensor:
+    """Cross-entropy on gold tags, mixed with the teacher's distributions when present:
+    (1 - alpha) * CE(gold) + alpha * CE(teacher)."""
+    inputs = tagger.encode([item.words for item in items])
+    mask = inputs["word_mask"]
+    gold = torch.full(mask.shape, -100, dtype=torch.long)
+    for row, item in enumerate(items):
+        gold[row, : len(item.gold)] = torch.tensor(item.gold)
+    logits = tagger(**inputs)  # [B, W, T]
+    log_probs = torch.log_softmax(logits, dim=-1)
+    hard = nn.functional.nll_loss(log_probs.reshape(-1, logits.size(-1)), gold.reshape(-1), ignore_index=-100) \
+        if (gold != -100).any() else logits.new_zeros(())
+    if items[0].soft is None:
+        return hard
+    soft = torch.zeros(logits.shape)
+    for row, item in enumerate(items):
+        soft[row, : len(item.words)] = torch.from_numpy(item.soft)
+    soft_loss = -(soft * log_probs).sum(-1)[mask].mean()
+    return (1 - alpha) * hard + alpha * soft_loss
+
+
 def _optimizer(tagger: Tagger, config: TrainConfig) -> torch.optim.Optimizer:
     # The pretrained encoder learns slowly, the fresh head fast; no decay on biases/norms.
     groups: dict[tuple[float, float], list[nn.Parameter]] = {}
@@ -82,37 +135,31 @@ def _seed(seed: int) -> random.Random:
     return random.Random(seed)
 
 
-def train(config: TrainConfig, train_examples: Sequence[Example], dev_examples: Sequence[Example] = ()
-          ) -> Iterator[Progress]:
+def train(config: TrainConfig, train_examples: Sequence[Example], dev_examples: Sequence[Example] = (),
+          unlabelled: Sequence[str] = ()) -> Iterator[Progress]:
     """Train config.tagger on train_examples, yielding Progress after every step and
-    epoch; with dev_examples, keep the best dev-F1 epoch and stop early."""
+    epoch; with dev_examples, keep the best dev-F1 epoch and stop early. A distilled run
+    also learns from its teacher on unlabelled texts."""
     torch.set_num_threads(config.threads)
     rng = _seed(config.seed)
-    units = line_examples(train_examples) if config.unit == "lines" else list(train_examples)
     tags = tag_names(LABELS)
-    data = encode_examples(units, tags)
+    data = training_items(config, train_examples, unlabelled, tags)
     if not data:
         raise ValueError("no training sentences with tokens: label some sentences first")
-    tagger = build_tagger(config, tags, [words for words, _ in data])
+    tagger = build_tagger(config, tags, [item.words for item in data])
     optimizer = _optimizer(tagger, config)
     steps_per_epoch = math.ceil(len(data) / config.batch_size)
     total = steps_per_epoch * config.epochs
     warmup = max(1, int(config.warmup_fraction * total))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
-    loss_fn = nn.CrossEntropyLoss(ignore_index=-100)
     start, best_f1, best_state, stale, history, step = time.monotonic(), -1.0, None, 0, [], 0
     log.info("training %s on %d sentences, %d steps", config.tagger, len(data), total)
     for epoch in range(1, config.epochs + 1):
         tagger.train()
         losses = []
-        for batch in _epoch_batches([len(w) for w, _ in data], config.batch_size, rng):
-            inputs = tagger.encode([data[i][0] for i in batch])
-            gold = torch.full(inputs["word_mask"].shape, -100, dtype=torch.long)
-            for row, i in enumerate(batch):
-                gold[row, : len(data[i][1])] = torch.tensor(data[i][1])
-            logits = tagger(**inputs)  # [B, W, T]
-            loss = loss_fn(logits.reshape(-1, logits.size(-1)), gold.reshape(-1))
+        for batch in _epoch_batches([len(item.words) for item in data], config.batch_size, rng):
+            loss = batch_loss(tagger, [data[i] for i in batch], config.distill_alpha)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(tagger.parameters(), 1.0)

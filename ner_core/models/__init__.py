@@ -22,7 +22,8 @@ class ModelDirectoryError(ValueError):
 
 
 def build_tagger(config: TrainConfig, tag_names: Sequence[str], train_words: Sequence[Sequence[str]]) -> Tagger:
-    """A fresh tagger of config.tagger; the scratch vocabulary comes from train_words."""
+    """A fresh tagger of config.tagger; the scratch (and distilled student) vocabulary
+    comes from train_words."""
     if config.tagger == "bert":
         return BertTagger.pretrained(config.encoder, tag_names, dropout=config.dropout)
     words, chars = build_vocab(train_words)
