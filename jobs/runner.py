@@ -16,7 +16,7 @@ from ner_core.config import TrainConfig
 from ner_core.data import Example
 from ner_core.predict import Predictor
 from ner_core.train import Progress
-from storage.datasets import Snapshot, evaluation_examples, training_snapshot
+from storage.datasets import Snapshot, evaluation_examples, training_snapshot, unconfirmed_train_texts
 from storage.labelling import sentences_needing_suggestions, store_suggestions
 from storage.registry import activate_model, active_model, beats_active, register_model
 from storage.runs import cancel_requested, finish_run, get_run, record_progress, record_snapshot
@@ -58,8 +58,7 @@ class ProgressReporter:
         """Record progress if due; True when cancel was requested."""
         if self.stop.is_set():
             raise WorkerStopped(f"the worker was stopped while training run {self.run_id}; queue the run again")
-        # Progress has no epoch-end flag: the epoch's history entry exists once it ends.
-        epoch_end = len(progress.history) >= progress.epoch
+        epoch_end = progress.epoch_end
         now = time.monotonic()
         if not epoch_end and now - self.last_write < self.every:
             return False
@@ -85,13 +84,17 @@ def execute_run(factory: sessionmaker[Session], run_id: int, settings: WorkerSet
     with factory.begin() as session:
         config = TrainConfig.from_dict(get_run(session, run_id).config)
         snapshot, test = training_snapshot(session), evaluation_examples(session)
+        unlabelled: list[str] = []
+        if config.tagger == "distilled":  # the teacher also speaks on unconfirmed train sentences
+            config = training.with_teacher(config, active_model(session))
+            unlabelled = unconfirmed_train_texts(session)
         record_snapshot(session, run_id, size=snapshot.size, sha256=snapshot.sha256)
     train_part, dev = training.split_dev(snapshot.examples)
     log.info("run %s: %s on %d sentences (%d dev), %d test", run_id, config.tagger, len(train_part), len(dev),
              len(test))
     reporter = ProgressReporter(factory, run_id, every=settings.progress_every, stop=stop)
     final: Progress | None = None
-    for progress in training.training_progress(config, train_part, dev):
+    for progress in training.training_progress(config, train_part, dev, unlabelled):
         if progress.done:
             final = progress
             break

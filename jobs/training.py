@@ -5,6 +5,7 @@ there is adjusted here alone.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -18,7 +19,7 @@ from ner_core.config import TrainConfig
 from ner_core.data import Example
 from ner_core.evaluate import evaluate
 from ner_core.export import ExportError, export_onnx
-from ner_core.models import ModelDirectoryError, Tagger
+from ner_core.models import ModelDirectoryError, Tagger, read_model_config
 from ner_core.predict import Predictor
 from ner_core.train import Progress, train
 
@@ -63,9 +64,20 @@ def split_dev(examples: Sequence[Example]) -> tuple[list[Example], list[Example]
     return train_part, [examples[i] for i in sorted(dev_rows)]
 
 
-def training_progress(config: TrainConfig, train_part: list[Example], dev: list[Example]) -> Iterator[Progress]:
+def training_progress(config: TrainConfig, train_part: list[Example], dev: list[Example],
+                      unlabelled: Sequence[str] = ()) -> Iterator[Progress]:
     """ner_core's training generator; the last item carries the best tagger."""
-    return train(config, train_part, dev)
+    return train(config, train_part, dev, unlabelled)
+
+
+def with_teacher(config: TrainConfig, active: Any) -> TrainConfig:
+    """A distilled run's config with its teacher: the one it names, else the active
+    model, which must be a BERT model."""
+    if config.teacher:
+        return config
+    if active is None or read_model_config(active.path)["kind"] != "bert":
+        raise NotEnoughDataError("distillation needs a BERT teacher: train a BERT model (or activate one) first")
+    return dataclasses.replace(config, teacher=active.path)
 
 
 def score(tagger: Tagger, test: Sequence[Example]) -> EvaluationScores:

@@ -40,7 +40,7 @@ class TrainConfig:
     char_dim: int = 48
     word_dropout: float = 0.1
     # distilled tagger only
-    teacher: str | None = None  # a saved BERT model directory
+    teacher: str | None = None  # a saved BERT model directory (the worker's default: the active one)
     distill_alpha: float = 0.7  # weight of the teacher's distributions vs. gold tags
     augment: int = 1  # recombined copies of each training line
 
@@ -58,8 +58,6 @@ class TrainConfig:
             raise ValueError("dropout and word_dropout must be in [0, 1)")
         if self.d_model % self.heads:
             raise ValueError(f"d_model ({self.d_model}) must be divisible by heads ({self.heads})")
-        if self.tagger == "distilled" and not self.teacher:
-            raise ValueError("a distilled run needs a teacher: the directory of a trained BERT model")
         if not 0 <= self.distill_alpha <= 1 or self.augment < 0:
             raise ValueError("distill_alpha must be in [0, 1] and augment must not be negative")
         if not self.epochs:

@@ -35,6 +35,7 @@ class Progress:
     elapsed: float
     dev_f1: float | None = None
     eta: float | None = None
+    epoch_end: bool = False
     done: bool = False
     history: list[dict] = field(default_factory=list)
     tagger: Tagger | None = None
@@ -71,6 +72,8 @@ def training_items(config: TrainConfig, train_examples: Sequence[Example], unlab
         return items
     from ner_core.distill import augment, load_teacher, teacher_probabilities
 
+    if not config.teacher:
+        raise ValueError("a distilled run needs a teacher: the directory of a trained BERT model")
     extra = encode_examples(augment(line_examples(train_examples), config.augment, seed=config.seed), tags)
     items += [Item(words, gold) for words, gold in extra]
     plain = encode_examples(line_examples(Example(t) for t in unlabelled), tags)
@@ -188,7 +191,7 @@ def train(config: TrainConfig, train_examples: Sequence[Example], dev_examples: 
             stale += 1
         elapsed = time.monotonic() - start
         yield Progress(epoch, config.epochs, step, steps_per_epoch, history[-1]["loss"], elapsed, dev_f1=dev_f1,
-                       eta=elapsed / step * (total - step), history=history)
+                       eta=elapsed / step * (total - step), epoch_end=True, history=history)
         if stale >= config.patience or (config.max_seconds and elapsed > config.max_seconds):
             break
     if best_state is not None:

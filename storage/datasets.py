@@ -60,3 +60,10 @@ def training_snapshot(session: Session) -> Snapshot:
 def evaluation_examples(session: Session) -> list[Example]:
     """The confirmed test sentences every model is scored on."""
     return confirmed_examples(session, Split.TEST)
+
+
+def unconfirmed_train_texts(session: Session) -> list[str]:
+    """Texts of train-split sentences not confirmed yet (what a teacher may label)."""
+    return list(session.scalars(
+        select(Sentence.text).where(Sentence.split == Split.TRAIN, Sentence.status != SentenceStatus.CONFIRMED)
+        .order_by(Sentence.id)))
