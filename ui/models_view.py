@@ -76,12 +76,13 @@ def per_type_chart(model: ModelVersion) -> alt.Chart:
 
 
 def compare_frame(a: ModelVersion, b: ModelVersion) -> pd.DataFrame:
-    """Micro and per-type test F1 of two models side by side, with the difference."""
-    rows = [{"": "micro", model_name(a): a.test_f1, model_name(b): b.test_f1}]
+    """Micro and per-type test F1 of two models side by side, with the difference B − A."""
     fa, fb = per_type_f1(a), per_type_f1(b)
-    rows += [{"": label, model_name(a): fa[label], model_name(b): fb[label]} for label in LABELS]
-    frame = pd.DataFrame(rows).set_index("")
-    frame["B − A"] = frame[model_name(b)] - frame[model_name(a)]
+    col_a, col_b = f"A: {model_name(a)}", f"B: {model_name(b)}"
+    rows = [{"": "micro", col_a: a.test_f1, col_b: b.test_f1}]
+    rows += [{"": label, col_a: fa[label], col_b: fb[label]} for label in LABELS]
+    frame = pd.DataFrame(rows).set_index("").astype(float)  # None (no test support) becomes NaN
+    frame["B − A"] = frame[col_b] - frame[col_a]
     return frame
 
 

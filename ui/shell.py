@@ -7,6 +7,7 @@ import streamlit as st
 
 from storage.heartbeat import recover_stale_runs
 from storage.registry import active_model
+from storage.runs import active_runs
 from ui.resources import session_factory
 from ui.starter import load_starter_if_empty
 from ui.worker_control import ensure_worker, worker_view
@@ -15,13 +16,17 @@ log = logging.getLogger(__name__)
 
 
 def bootstrap() -> None:
-    """Once per browser session: load the starter data into an empty database and mark
-    runs a dead worker left 'running' as failed."""
+    """Once per browser session: load the starter data into an empty database, mark runs
+    a dead worker left 'running' as failed, and start the worker if runs are waiting."""
     if st.session_state.get("bootstrapped"):
         return
-    with session_factory().begin() as session:
+    factory = session_factory()
+    with factory.begin() as session:
         loaded = load_starter_if_empty(session)
         failed = recover_stale_runs(session)
+        waiting = bool(active_runs(session))
+    if waiting:
+        ensure_worker(factory)
     st.session_state["bootstrapped"] = True
     if loaded is not None:
         st.toast(f"Loaded the starter data: {loaded.confirmed} labelled lines and "

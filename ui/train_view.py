@@ -8,6 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from ner_core.config import TrainConfig
 from storage.schema import RunProgress, RunStatus, TrainingRun
 
 POLL_SECONDS = 2.0
@@ -18,6 +19,17 @@ STATUS_ICONS = {
     RunStatus.FAILED: ":red[:material/error:]",
     RunStatus.CANCELLED: ":material/block:",
 }
+
+
+def tagger_defaults(tagger: str) -> TrainConfig:
+    """The config a tagger gets when the form leaves epochs and learning rate at 0."""
+    return TrainConfig(tagger=tagger, encoder="(default)")
+
+
+def defaults_help(field: str) -> str:
+    """'Default: 6 for BERT, 20 for scratch' for an auto-filled TrainConfig field."""
+    bert, scratch = tagger_defaults("bert"), tagger_defaults("scratch")
+    return f"Default: {getattr(bert, field):g} for BERT, {getattr(scratch, field):g} for scratch"
 
 
 def fraction_done(progress: RunProgress | None) -> float:

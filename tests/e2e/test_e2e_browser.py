@@ -109,6 +109,29 @@ def go(page, title: str) -> None:
     page.get_by_role("heading", name=title, exact=True).wait_for(timeout=30_000)
 
 
+SENTENCE_JS = ("el => { const c = el.cloneNode(true); c.querySelectorAll('.ner-chip').forEach(n => n.remove());"
+               " return c.textContent; }")
+
+
+def editor_text(page) -> str:
+    """The sentence the span editor shows, without its label chips."""
+    return page.locator(".ner-text").evaluate(SENTENCE_JS)
+
+
+def wait_for_new_sentence(page, old: str, timeout: float = 30) -> str:
+    """Wait until the span editor shows a sentence other than old; return it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            current = editor_text(page)
+        except playwright_api.Error:  # the editor is being re-rendered
+            current = old
+        if current != old:
+            return current
+        page.wait_for_timeout(200)
+    raise TimeoutError(f"the editor still shows {old!r} after {timeout} s")
+
+
 def sentence_status(db_url: str, text: str) -> tuple[str, list[tuple[int, int, str]]]:
     from sqlalchemy import select
 
@@ -125,7 +148,7 @@ def test_label_retrain_and_try(server, page) -> None:
     page.goto(url)
     tokens = page.locator(".ner-tok")
     tokens.first.wait_for(timeout=60_000)
-    text = page.locator(".ner-text").inner_text()
+    text = editor_text(page)
     words = tokens.all_inner_texts()
     assert len(words) >= 3, text
     shoot(page, "label")
@@ -148,15 +171,21 @@ def test_label_retrain_and_try(server, page) -> None:
     assert page.locator(".ner-span.confirmed").count() == 2
     shoot(page, "label_edited")
     page.keyboard.press("Enter")
-    page.wait_for_function(
-        "t => { const el = document.querySelector('.ner-text') ||"
-        " [...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean)"
-        ".map(r => r.querySelector('.ner-text')).find(Boolean); return el && el.innerText !== t; }",
-        arg=text, timeout=30_000)
-    status, spans = sentence_status(db_url, text.replace("\n", ""))
+    second = wait_for_new_sentence(page, text)
+    status, spans = sentence_status(db_url, text)
     assert status == "confirmed"
     labels = [label for _, _, label in spans]
     assert labels[0] == "QUANTITY" and labels[-1] == "FOOD"
+    # The next sentence has the keyboard focus: S skips it, Z undoes the skip.
+    page.keyboard.press("s")
+    wait_for_new_sentence(page, second)
+    assert sentence_status(db_url, second)[0] == "skipped"
+    page.keyboard.press("z")
+    assert wait_for_new_sentence(page, editor_text(page)) == second
+    assert sentence_status(db_url, second)[0] == "unlabelled"
+    page.get_by_text("Reopened by undo").wait_for()
+    page.keyboard.press("s")
+    wait_for_new_sentence(page, second)
 
     go(page, "Train")
     page.get_by_text("Scratch encoder").click()
@@ -173,6 +202,18 @@ def test_label_retrain_and_try(server, page) -> None:
     go(page, "Models")
     page.get_by_text("Learning curve").first.wait_for(timeout=30_000)
     shoot(page, "models")
+
+    # The worker precomputes the new model's suggestions: dashed spans on the Label page.
+    deadline = time.monotonic() + 90
+    while True:
+        go(page, "Label")
+        page.locator(".ner-tok").first.wait_for(timeout=30_000)
+        if page.locator(".ner-span.suggested").count() or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(3000)
+    assert page.locator(".ner-span.suggested").count() > 0
+    page.get_by_text("Least sure first").wait_for()
+    shoot(page, "label_suggestions")
 
     go(page, "Try it")
     page.get_by_label("Ingredient lists").fill(RECIPE + "\n<img src=x onerror=alert(1)> 1 cup <b>sugar</b>")

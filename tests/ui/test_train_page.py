@@ -7,6 +7,7 @@ from ner_core.config import TrainConfig
 from storage.heartbeat import claim_worker
 from storage.runs import active_runs, enqueue_run, list_runs
 from storage.schema import RunStatus, TrainingRun
+from ui.train_view import tagger_defaults
 
 
 def retrain_button(at):
@@ -76,7 +77,7 @@ def test_form_options_reach_the_run_config(factory, app) -> None:
     at.run()
     with factory() as session:
         (run,) = list_runs(session)
-        assert (run.config["unit"], run.config["batch_size"], run.config["epochs"]) == ("recipes", 7, 40)
+        assert (run.config["unit"], run.config["batch_size"], run.config["epochs"]) == ("recipes", 7, tagger_defaults("scratch").epochs)
 
 
 def test_a_running_run_shows_progress_and_curves(factory, app) -> None:
@@ -97,3 +98,13 @@ def test_a_running_run_shows_progress_and_curves(factory, app) -> None:
     assert "epoch 2/4" in bar.proto.text and "step 8/16" in bar.proto.text
     assert bar.proto.value == 50
     assert len(at.get("vega_lite_chart")) == 2  # loss and dev F1
+
+
+def test_the_app_starts_the_worker_when_a_run_is_waiting(factory, app, monkeypatch) -> None:
+    started: list[object] = []
+    app("label")
+    with factory.begin() as session:
+        enqueue_run(session, TrainConfig(tagger="scratch", epochs=2))
+    monkeypatch.setattr("ui.worker_control.start_worker", lambda url=None: started.append(url) or 0)
+    app("label")  # a new browser session
+    assert len(started) == 1

@@ -8,7 +8,15 @@ from storage.runs import FINISHED_STATUSES, active_runs, enqueue_run, get_run, l
 from storage.schema import RunStatus
 from storage.stats import split_counts
 from ui.resources import session_factory
-from ui.train_view import POLL_SECONDS, STATUS_ICONS, fraction_done, progress_line, runs_frame, show_curves
+from ui.train_view import (
+    POLL_SECONDS,
+    STATUS_ICONS,
+    defaults_help,
+    fraction_done,
+    progress_line,
+    runs_frame,
+    show_curves,
+)
 from ui.widgets import show_flash
 from ui.worker_control import ensure_worker, worker_view
 
@@ -33,10 +41,10 @@ with st.form("train_form"):
     encoder = st.text_input("Encoder for BERT: a Hugging Face model id or a local model directory",
                             placeholder="empty = the embedded all-MiniLM-L6-v2 (works offline)")
     c1, c2, c3, c4 = st.columns(4)
-    epochs = c1.number_input("Epochs (0 = default)", 0, 500, 0, help="Default: 6 for BERT, 40 for scratch")
+    epochs = c1.number_input("Epochs (0 = default)", 0, 500, 0, help=defaults_help("epochs"))
     batch_size = c2.number_input("Batch size", 1, 512, 16)
     learning_rate = c3.number_input("Learning rate (0 = default)", 0.0, 1.0, 0.0, step=1e-5, format="%.5f",
-                                    help="Default: 1e-4 for BERT, 5e-4 for scratch")
+                                    help=defaults_help("learning_rate"))
     minutes = c4.number_input("Time limit in minutes (0 = none)", 0, 24 * 60, 0)
     with st.expander("More options"):
         d1, d2, d3, d4 = st.columns(4)
