@@ -233,3 +233,7 @@ def test_label_retrain_and_try(server, page) -> None:
     go(page, "Data")
     page.get_by_text("Sentences per status").first.wait_for(timeout=30_000)
     shoot(page, "data")
+    # An upload over the limit is refused in the browser with a clear message.
+    page.locator("input[type=file]").first.set_input_files(
+        {"name": "big.jsonl", "mimeType": "application/jsonl", "buffer": b"x" * (21 * 1024 * 1024)})
+    page.get_by_text(re.compile(r"File must be 20(\.0)? ?MB or smaller")).wait_for(timeout=30_000)
