@@ -23,6 +23,8 @@ SHOTS = REPO / "docs" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
+# Few epochs keep the test fast; E2E_EPOCHS=20 gives a model worth screenshotting.
+EPOCHS = os.environ.get("E2E_EPOCHS", "4")
 RECIPE = "2 (14.5-oz) cans diced tomatoes, drained\n1 cup all-purpose flour\n3 cloves garlic, minced"
 
 pytestmark = pytest.mark.e2e
@@ -190,7 +192,7 @@ def test_label_retrain_and_try(server, page) -> None:
     go(page, "Train")
     page.get_by_text("Scratch encoder").click()
     epochs = page.get_by_role("spinbutton", name="Epochs (0 = default)")
-    epochs.fill("4")
+    epochs.fill(EPOCHS)
     epochs.press("Tab")
     page.get_by_role("button", name=re.compile("Retrain")).click()
     page.get_by_text(re.compile(r"Run 1: (queued|running)")).wait_for(timeout=30_000)
