@@ -108,3 +108,15 @@ def test_the_app_starts_the_worker_when_a_run_is_waiting(factory, app, monkeypat
     monkeypatch.setattr("ui.worker_control.start_worker", lambda url=None: started.append(url) or 0)
     app("label")  # a new browser session
     assert len(started) == 1
+
+
+def test_retrain_can_queue_a_distilled_run(factory, app, monkeypatch) -> None:
+    monkeypatch.setattr("ui.worker_control.start_worker", lambda url=None: 0)
+    at = app("train")
+    at.radio[0].set_value("distilled")
+    retrain_button(at).click()
+    at.run()
+    assert not at.exception
+    with factory() as session:
+        (run,) = active_runs(session)
+        assert run.tagger == "distilled" and run.config["teacher"] is None  # the worker picks the active BERT

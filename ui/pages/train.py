@@ -23,6 +23,7 @@ from ui.worker_control import ensure_worker, worker_view
 TAGGER_NAMES = {
     "bert": "BERT fine-tuning (pretrained encoder; best F1, slower)",
     "scratch": "Scratch encoder (small transformer trained from zero; fast on CPU)",
+    "distilled": "Distilled (scratch-size student taught by the active BERT model; near-BERT F1 at scratch speed)",
 }
 
 factory = session_factory()
