@@ -122,7 +122,7 @@ def publish(factory: sessionmaker[Session], run_id: int, config: TrainConfig, fi
     """Score the trained model on the test split, save it, register it, maybe activate it."""
     if final.tagger is None:
         raise RuntimeError("the final training progress item carries no model")
-    scores = training.score(final.tagger, test)
+    scores = training.score(final.tagger, test, unit=config.unit)
     name = f"run-{run_id}-{config.tagger}-{utcnow():%Y%m%d-%H%M%S}"
     path = training.save_model(final.tagger, config, scores, models_dir=settings.models_dir, name=name)
     try:

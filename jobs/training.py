@@ -80,11 +80,11 @@ def with_teacher(config: TrainConfig, active: Any) -> TrainConfig:
     return dataclasses.replace(config, teacher=active.path)
 
 
-def score(tagger: Tagger, test: Sequence[Example]) -> EvaluationScores:
+def score(tagger: Tagger, test: Sequence[Example], *, unit: str = "lines") -> EvaluationScores:
     """Strict seqeval scores of a trained tagger on the test examples."""
     if not test:
         return EvaluationScores(0, None, None)
-    predicted = Predictor.from_tagger(tagger).predict([ex.text for ex in test])
+    predicted = Predictor.from_tagger(tagger, unit=unit).predict([ex.text for ex in test])
     report = evaluate(list(test), [[s.span for s in spans] for spans in predicted])
     return EvaluationScores(len(test), report.f1, report.to_dict())
 

@@ -89,8 +89,17 @@ def score_backend(directory: Path, backend: str, test: list[Example], threads: i
         "batched_recipes_per_s": recipes_per_second(predictor.predict, texts, batch=True),
         "load_seconds": load_seconds, "size_mb": weights.stat().st_size / 2**20, "test_recipes": len(texts),
     }
-    row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    row["peak_rss_mb"] = peak_rss_mb()
     return row
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM; unlike ru_maxrss it restarts at exec,
+    so a spawned child does not report its parent's peak)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def score_backends(directory: Path, backends: Sequence[str], test: list[Example], threads: int) -> list[dict]:

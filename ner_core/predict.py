@@ -40,19 +40,44 @@ def tag_probabilities(encode: Encode, run: Run, sentences: Sequence[Sequence[str
     return out
 
 
+MAX_UNIT_WORDS = 200  # a recipe-trained model reads whole recipes, cut at line ends past this
+
+
+def tagging_units(text: str, unit: str) -> list[tuple[int, str]]:
+    """(offset, text) pieces a model tags at once: each non-blank line, or (for models
+    trained on recipes) runs of whole lines of at most MAX_UNIT_WORDS words."""
+    lines = [(line.offset, line.example.text) for line in split_lines(Example(text))]
+    if unit == "lines":
+        return lines
+    units: list[tuple[int, str]] = []
+    start: int | None = None
+    end = words = 0
+    for offset, line in lines:
+        n = len(tokenize(line))
+        if start is not None and words + n > MAX_UNIT_WORDS:
+            units.append((start, text[start:end]))
+            start = None
+        if start is None:
+            start, words = offset, 0
+        end, words = offset + len(line), words + n
+    if start is not None:
+        units.append((start, text[start:end]))
+    return units
+
+
 class Predictor:
     """A loaded model that turns texts into scored spans, on one backend."""
 
     def __init__(self, encode: Encode, run: Run, tag_names: Sequence[str], *, backend: str,
-                 directory: Path | None = None) -> None:
+                 directory: Path | None = None, unit: str = "lines") -> None:
         self.encode, self.run, self.tag_names = encode, run, list(tag_names)
-        self.backend, self.directory = backend, directory
+        self.backend, self.directory, self.unit = backend, directory, unit
 
     @classmethod
-    def from_tagger(cls, tagger: Tagger) -> "Predictor":
+    def from_tagger(cls, tagger: Tagger, *, unit: str = "lines") -> "Predictor":
         """A PyTorch predictor around an in-memory tagger (switched to eval mode)."""
         tagger.eval()
-        return cls(tagger.encode, torch_runner(tagger), tagger.tag_names, backend="torch-fp32")
+        return cls(tagger.encode, torch_runner(tagger), tagger.tag_names, backend="torch-fp32", unit=unit)
 
     @classmethod
     def load(cls, directory: str | Path, *, backend: str = "auto", threads: int | None = None) -> "Predictor":
@@ -64,17 +89,19 @@ class Predictor:
         start = time.perf_counter()
         config = read_model_config(directory)
         run, chosen = load_runner(directory, backend, threads=threads)
-        predictor = cls(load_inputs(directory, config), run, config["tag_names"], backend=chosen, directory=directory)
+        unit = config.get("train_config", {}).get("unit", "lines")
+        predictor = cls(load_inputs(directory, config), run, config["tag_names"], backend=chosen, directory=directory,
+                        unit=unit)
         log.info("loaded %s (%s) in %.2fs", directory, chosen, time.perf_counter() - start)
         return predictor
 
     def predict(self, texts: Sequence[str], *, batch_size: int = 64) -> list[list[ScoredSpan]]:
         """For each text, its spans with start, end, label and confidence in [0, 1]; texts
-        are tagged line by line, all lines in length-sorted batches."""
-        lines: list[tuple[int, int, list[Token]]] = []  # (text index, line offset, tokens)
+        are tagged by line (or by recipe, as the model was trained), in length-sorted batches."""
+        lines: list[tuple[int, int, list[Token]]] = []  # (text index, offset, tokens)
         for i, text in enumerate(texts):
-            for line in split_lines(Example(text)):
-                lines.append((i, line.offset, tokenize(line.example.text)))
+            for offset, piece in tagging_units(text, self.unit):
+                lines.append((i, offset, tokenize(piece)))
         words = [[t.text for t in tokens] for _, _, tokens in lines]
         probs = tag_probabilities(self.encode, self.run, words, len(self.tag_names), batch_size=batch_size)
         results: list[list[ScoredSpan]] = [[] for _ in texts]

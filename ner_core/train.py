@@ -177,7 +177,7 @@ def train(config: TrainConfig, train_examples: Sequence[Example], dev_examples: 
                 break
         dev_f1 = None
         if dev_examples:
-            predicted = Predictor.from_tagger(tagger).predict([ex.text for ex in dev_examples])
+            predicted = Predictor.from_tagger(tagger, unit=config.unit).predict([ex.text for ex in dev_examples])
             dev_f1 = evaluate(dev_examples, [[s.span for s in p] for p in predicted]).f1
         history.append({"epoch": epoch, "loss": float(np.mean(losses)), "dev_f1": dev_f1,
                         "elapsed": time.monotonic() - start})

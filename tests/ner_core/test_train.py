@@ -113,3 +113,26 @@ def test_loading_a_non_model_directory_is_a_clear_error(tmp_path) -> None:
     (tmp_path / "config.json").write_text('{"kind": "pickle"}')
     with pytest.raises(ModelDirectoryError, match="does not describe a tagger"):
         load_tagger(tmp_path)
+
+
+def test_recipe_units_are_whole_lines_up_to_a_word_budget(monkeypatch) -> None:
+    from ner_core import predict
+
+    text = "2 eggs\n\n1 cup milk\nsalt"
+    assert predict.tagging_units(text, "lines") == [(0, "2 eggs"), (8, "1 cup milk"), (19, "salt")]
+    assert predict.tagging_units(text, "recipes") == [(0, text)]
+    monkeypatch.setattr(predict, "MAX_UNIT_WORDS", 4)
+    assert predict.tagging_units(text, "recipes") == [(0, "2 eggs"), (8, "1 cup milk\nsalt")]
+
+
+def test_a_recipe_trained_model_predicts_whole_recipes(toy_examples, tmp_path) -> None:
+    config = TrainConfig(tagger="scratch", unit="recipes", epochs=2, d_model=32, layers=1, heads=2, threads=1)
+    *_, final = train(config, toy_examples)
+    final.tagger.save(tmp_path / "m", train_config=config.to_dict())
+    predictor = Predictor.load(tmp_path / "m")
+    assert predictor.unit == "recipes"
+    text = "2 cups flour\n1 red onion, chopped"
+    before = Predictor.from_tagger(final.tagger, unit="recipes").predict([text])
+    assert predictor.predict([text]) == before
+    for s in before[0]:
+        assert 0 <= s.start < s.end <= len(text)
