@@ -139,13 +139,21 @@ def train_and_score(fold: Fold, config: TrainConfig, target: Path, *, model: str
 
 
 def run_fold(fold: Fold, config: TrainConfig, *, model: str, split: str, backends: Sequence[str],
-             save_dir: Path | None) -> list[dict]:
+             save_dir: Path | None, teacher: Path | None = None) -> list[dict]:
     """Rows for one fold; a distilled model first trains its BERT teacher on the same
-    training recipes (the held-out ones are never seen by either)."""
+    training recipes (the held-out ones are never seen by either), unless ``teacher``
+    names one already trained on this fold's training recipes."""
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) if save_dir is None else (save_dir if split == "seed" else save_dir / f"fold{fold.name}")
         if model != "distilled":
             return train_and_score(fold, config, base, model=model, split=split, backends=backends)
+        if teacher is not None:
+            rows = score_backends(teacher, backends, fold.test, config.threads)
+            for row in rows:
+                row.update(model="teacher", split=split, fold=fold.name, train_seconds=0.0)
+            config = dataclasses.replace(config, teacher=str(teacher))
+            return rows + train_and_score(fold, config, base / "student", model=model, split=split,
+                                          backends=backends)
         teacher_config = TrainConfig(tagger="bert", encoder=config.encoder, threads=config.threads,
                                      unit=config.unit, seed=config.seed)
         rows = train_and_score(fold, teacher_config, base / "teacher", model="teacher", split=split,
@@ -173,6 +181,19 @@ def format_row(row: dict) -> str:
             f"load={row['load_seconds']:.2f}s size={row['size_mb']:.1f}MB rss={row.get('peak_rss_mb', 0):.0f}MB | {types}")
 
 
+def parse_options(pairs: Sequence[str]) -> dict:
+    """KEY=VALUE pairs as TrainConfig keyword arguments, typed like the field defaults."""
+    defaults = TrainConfig(tagger="scratch").to_dict()
+    options = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if key not in defaults:
+            raise SystemExit(f"unknown training option {key!r}")
+        kind = type(defaults[key]) if defaults[key] is not None else str
+        options[key] = value.lower() in ("1", "true") if kind is bool else kind(value)
+    return options
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m ner_core.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="TASTEset CSV path")
@@ -186,6 +207,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--distill-alpha", type=float, default=0.7, help="teacher weight (distilled only)")
     parser.add_argument("--augment", type=int, default=1, help="recombined copies per line (distilled only)")
+    parser.add_argument("--teacher", type=Path,
+                        help="distilled, seed split: a BERT model dir already trained on the same training recipes")
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="any other TrainConfig field, e.g. --option d_model=128 (repeatable)")
     parser.add_argument("--folds", help="comma-separated fold numbers to run (kfold5 only)")
     parser.add_argument("--backends", default="all",
                         help=f"comma-separated from {', '.join(BACKENDS)}, or all")
@@ -200,7 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     config = TrainConfig(tagger=args.model, encoder=args.encoder, epochs=args.epochs, threads=args.threads,
                          unit=args.unit, seed=args.seed, distill_alpha=args.distill_alpha, augment=args.augment,
-                         teacher="(trained first)" if args.model == "distilled" else None)
+                         **parse_options(args.option))
+    if args.teacher and args.split != "seed":
+        raise SystemExit("--teacher is for the seed split (each k-fold fold needs its own teacher)")
     folds = folds_for(read_tasteset(args.data), args.split)
     if args.folds:
         wanted = set(args.folds.split(","))
@@ -213,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[dict] = []
     for fold in folds:
         for row in run_fold(fold, config, model=args.model, split=args.split, backends=backends,
-                            save_dir=args.save_dir):
+                            save_dir=args.save_dir, teacher=args.teacher):
             print(format_row(row), flush=True)
             rows.append(row)
     if args.split == "kfold5" and len(folds) > 1:
