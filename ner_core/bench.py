@@ -148,6 +148,7 @@ def run_fold(fold: Fold, config: TrainConfig, *, model: str, split: str, backend
         if model != "distilled":
             return train_and_score(fold, config, base, model=model, split=split, backends=backends)
         if teacher is not None:
+            teacher = teacher if split == "seed" else teacher / f"fold{fold.name}"
             rows = score_backends(teacher, backends, fold.test, config.threads)
             for row in rows:
                 row.update(model="teacher", split=split, fold=fold.name, train_seconds=0.0)
@@ -208,7 +209,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--distill-alpha", type=float, default=0.7, help="teacher weight (distilled only)")
     parser.add_argument("--augment", type=int, default=1, help="recombined copies per line (distilled only)")
     parser.add_argument("--teacher", type=Path,
-                        help="distilled, seed split: a BERT model dir already trained on the same training recipes")
+                        help="distilled: a BERT model dir already trained on the same training recipes (for kfold5, "
+                             "the --save-dir of a BERT kfold5 run: one fold<N> subdirectory per fold)")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="any other TrainConfig field, e.g. --option d_model=128 (repeatable)")
     parser.add_argument("--folds", help="comma-separated fold numbers to run (kfold5 only)")
@@ -226,8 +228,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = TrainConfig(tagger=args.model, encoder=args.encoder, epochs=args.epochs, threads=args.threads,
                          unit=args.unit, seed=args.seed, distill_alpha=args.distill_alpha, augment=args.augment,
                          **parse_options(args.option))
-    if args.teacher and args.split != "seed":
-        raise SystemExit("--teacher is for the seed split (each k-fold fold needs its own teacher)")
     folds = folds_for(read_tasteset(args.data), args.split)
     if args.folds:
         wanted = set(args.folds.split(","))
