@@ -138,6 +138,22 @@ def _seed(seed: int) -> random.Random:
     return random.Random(seed)
 
 
+def _warmup_then_decay(optimizer: torch.optim.Optimizer, total: int, warmup_fraction: float
+                       ) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up over warmup_fraction of the steps, then linear decay to zero."""
+    warmup = max(1, int(warmup_fraction * total))
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
+
+
+def dev_score(tagger: Tagger, config: TrainConfig, dev_examples: Sequence[Example]) -> float | None:
+    """Strict F1 on the dev examples, or None without any."""
+    if not dev_examples:
+        return None
+    predicted = Predictor.from_tagger(tagger, unit=config.unit).predict([ex.text for ex in dev_examples])
+    return evaluate(dev_examples, [[s.span for s in p] for p in predicted]).f1
+
+
 def train(config: TrainConfig, train_examples: Sequence[Example], dev_examples: Sequence[Example] = (),
           unlabelled: Sequence[str] = ()) -> Iterator[Progress]:
     """Train config.tagger on train_examples, yielding Progress after every step and
@@ -153,9 +169,7 @@ def train(config: TrainConfig, train_examples: Sequence[Example], dev_examples: 
     optimizer = _optimizer(tagger, config)
     steps_per_epoch = math.ceil(len(data) / config.batch_size)
     total = steps_per_epoch * config.epochs
-    warmup = max(1, int(config.warmup_fraction * total))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
+    schedule = _warmup_then_decay(optimizer, total, config.warmup_fraction)
     start, best_f1, best_state, stale, history, step = time.monotonic(), -1.0, None, 0, [], 0
     log.info("training %s on %d sentences, %d steps", config.tagger, len(data), total)
     for epoch in range(1, config.epochs + 1):
@@ -175,19 +189,14 @@ def train(config: TrainConfig, train_examples: Sequence[Example], dev_examples: 
                            eta=elapsed / step * (total - step), history=history)
             if config.max_seconds and elapsed > config.max_seconds:
                 break
-        dev_f1 = None
-        if dev_examples:
-            predicted = Predictor.from_tagger(tagger, unit=config.unit).predict([ex.text for ex in dev_examples])
-            dev_f1 = evaluate(dev_examples, [[s.span for s in p] for p in predicted]).f1
+        dev_f1 = dev_score(tagger, config, dev_examples)
         history.append({"epoch": epoch, "loss": float(np.mean(losses)), "dev_f1": dev_f1,
                         "elapsed": time.monotonic() - start})
         log.info("epoch %d loss %.4f dev F1 %s", epoch, history[-1]["loss"], dev_f1)
-        improved = dev_f1 is None or dev_f1 > best_f1
-        if improved:
-            best_f1 = dev_f1 if dev_f1 is not None else best_f1
-            best_state = {k: v.detach().clone() for k, v in tagger.state_dict().items()} if dev_f1 is not None else None
-            stale = 0
-        else:
+        if dev_f1 is not None and dev_f1 > best_f1:  # without dev data the last epoch is kept
+            best_f1, stale = dev_f1, 0
+            best_state = {k: v.detach().clone() for k, v in tagger.state_dict().items()}
+        elif dev_f1 is not None:
             stale += 1
         elapsed = time.monotonic() - start
         yield Progress(epoch, config.epochs, step, steps_per_epoch, history[-1]["loss"], elapsed, dev_f1=dev_f1,
