@@ -174,12 +174,16 @@ def mean_row(rows: list[dict]) -> dict:
 
 
 def format_row(row: dict) -> str:
-    """One printed table row."""
+    """One printed table row (ratios are to torch-fp32 of the same model and fold)."""
     types = " ".join(f"{label[:4]}={row['per_type'][label]:.3f}" for label in LABELS)
-    return (f"{row['model']:<8} {row['split']:<6} {row['fold']:<5} {row['backend']:<10} F1={row['f1']:.4f} "
+    ratio = row.get("ratio_to_torch") or {}
+    ratios = (f" ×torch: b1 {ratio['batch1_recipes_per_s']:.2f} batched {ratio['batched_recipes_per_s']:.2f} "
+              f"size {ratio['size_mb']:.2f} rss {ratio['peak_rss_mb']:.2f}") if len(ratio) == len(RATIO_KEYS) else ""
+    return (f"{row['model']:<9} {row['split']:<6} {row['fold']:<5} {row['backend']:<10} F1={row['f1']:.4f} "
             f"P={row['precision']:.4f} R={row['recall']:.4f} train={row['train_seconds']:.0f}s "
             f"b1={row['batch1_recipes_per_s']:.1f}/s batched={row['batched_recipes_per_s']:.1f}/s "
-            f"load={row['load_seconds']:.2f}s size={row['size_mb']:.1f}MB rss={row.get('peak_rss_mb', 0):.0f}MB | {types}")
+            f"load={row['load_seconds']:.2f}s size={row['size_mb']:.1f}MB rss={row.get('peak_rss_mb', 0):.0f}MB"
+            f"{ratios} | {types}")
 
 
 def parse_options(pairs: Sequence[str]) -> dict:
