@@ -14,7 +14,7 @@ import numpy as np
 from ner_core.data import Example
 from ner_core.models import ModelDirectoryError
 from ner_core.predict import Predictor, tag_probabilities
-from ner_core.spans import Span
+from ner_core.spans import Span, SpanAlignmentError, spans_to_tags, tokenize
 
 # Entity types whose surface forms can be swapped between lines without breaking them.
 SWAPPABLE = ("FOOD", "QUANTITY", "UNIT", "PROCESS", "PHYSICAL_QUALITY", "COLOR", "TASTE")
@@ -73,13 +73,25 @@ def vary_case(example: Example, rng: random.Random) -> Example:
     return Example(text, example.spans) if len(text) == len(example.text) else example
 
 
+def fits_tokens(example: Example) -> bool:
+    """Whether every span of example starts and ends on token boundaries."""
+    try:
+        spans_to_tags(example.text, tokenize(example.text), example.spans)
+    except SpanAlignmentError:
+        return False
+    return True
+
+
 def augment(lines: Sequence[Example], copies: int, *, seed: int = 0) -> list[Example]:
-    """copies × len(lines) new labelled lines by entity recombination and case variation."""
+    """copies × len(lines) new labelled lines by entity recombination and case variation;
+    a recombination that glues an entity to its neighbour (so that a span no longer
+    fits the tokens, e.g. "2x" → "or as neededx") is replaced by the original line."""
     rng = random.Random(seed)
     forms = _surface_forms(lines)
     out = []
     for _ in range(copies):
         for ex in lines:
             new = recombine(ex, forms, rng)
-            out.append(vary_case(new, rng) if rng.random() < 0.2 else new)
+            new = vary_case(new, rng) if rng.random() < 0.2 else new
+            out.append(new if fits_tokens(new) else ex)
     return out

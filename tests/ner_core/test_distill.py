@@ -6,6 +6,7 @@ import random
 import pytest
 
 from ner_core.config import TrainConfig
+from tests.ner_core.conftest import labelled
 from ner_core.distill import augment, recombine
 from ner_core.evaluate import evaluate
 from ner_core.predict import Predictor
@@ -21,6 +22,13 @@ def test_recombined_lines_keep_aligned_labels(toy_examples) -> None:
         ("1 1/2", "QUANTITY"), ("tablespoons", "UNIT"), ("brown sugar", "FOOD")]
     for ex in augment(toy_examples, 3, seed=1):
         spans_to_tags(ex.text, tokenize(ex.text), ex.spans)  # raises if a span left the tokens
+
+
+def test_a_recombination_that_glues_tokens_keeps_the_original_line() -> None:
+    glued = labelled("2x eggs", ("2", "QUANTITY"), ("eggs", "FOOD"))
+    other = labelled("or as needed milk", ("or as needed", "QUANTITY"), ("milk", "FOOD"))
+    for ex in augment([glued, other], 20, seed=3):
+        spans_to_tags(ex.text, tokenize(ex.text), ex.spans)  # "or as neededx" would not fit
 
 
 def test_augment_makes_copies_per_line(toy_examples) -> None:
