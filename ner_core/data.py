@@ -88,11 +88,6 @@ def split_lines(example: Example) -> list[Line]:
     return lines
 
 
-def merge_lines(text: str, lines: Sequence[tuple[int, Sequence[Span]]]) -> list[Span]:
-    """Spans of whole-text coordinates from ``(line offset, line spans)`` pairs."""
-    return [Span(s.start + off, s.end + off, s.label) for off, spans in lines for s in spans]
-
-
 def line_examples(examples: Iterable[Example]) -> list[Example]:
     """Every ingredient line of every example, as examples of their own."""
     return [line.example for ex in examples for line in split_lines(ex)]
