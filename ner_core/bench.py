@@ -117,6 +117,11 @@ def score_backends(directory: Path, backends: Sequence[str], test: list[Example]
     return rows
 
 
+def labelled_rows(rows: list[dict], **labels: object) -> list[dict]:
+    """Rows with the model / split / fold / training-time labels every row carries."""
+    return [{**row, **labels} for row in rows]
+
+
 def train_and_score(fold: Fold, config: TrainConfig, target: Path, *, model: str, split: str,
                     backends: Sequence[str]) -> list[dict]:
     """Train on a fold, save (and export) the model into target, and score each backend."""
@@ -131,9 +136,8 @@ def train_and_score(fold: Fold, config: TrainConfig, target: Path, *, model: str
     final.tagger.save(target, train_config=config.to_dict())
     if any(b.startswith("onnx") for b in backends):
         export_onnx(target, tagger=final.tagger)
-    rows = score_backends(target, backends, fold.test, config.threads)
-    for row in rows:
-        row.update(model=model, split=split, fold=fold.name, train_seconds=final.elapsed)
+    rows = labelled_rows(score_backends(target, backends, fold.test, config.threads), model=model, split=split,
+                         fold=fold.name, train_seconds=final.elapsed)
     (target / METRICS_FILE).write_text(json.dumps(rows, indent=2))
     return rows
 
@@ -149,9 +153,8 @@ def run_fold(fold: Fold, config: TrainConfig, *, model: str, split: str, backend
             return train_and_score(fold, config, base, model=model, split=split, backends=backends)
         if teacher is not None:
             teacher = teacher if split == "seed" else teacher / f"fold{fold.name}"
-            rows = score_backends(teacher, backends, fold.test, config.threads)
-            for row in rows:
-                row.update(model="teacher", split=split, fold=fold.name, train_seconds=0.0)
+            rows = labelled_rows(score_backends(teacher, backends, fold.test, config.threads), model="teacher",
+                                 split=split, fold=fold.name, train_seconds=0.0)
             config = dataclasses.replace(config, teacher=str(teacher))
             return rows + train_and_score(fold, config, base / "student", model=model, split=split,
                                           backends=backends)

@@ -64,8 +64,7 @@ def test_auto_picks_int8_when_present(exported) -> None:
 
 
 def test_directory_without_onnx_loads_with_torch(exported, tmp_path) -> None:
-    plain = tmp_path / "plain"
-    shutil.copytree(exported, plain)
+    plain = _copy(exported, tmp_path, "plain")
     for name in ("model.onnx", "model.int8.onnx", MANIFEST_FILE):
         (plain / name).unlink()
     predictor = Predictor.load(plain)
@@ -75,9 +74,13 @@ def test_directory_without_onnx_loads_with_torch(exported, tmp_path) -> None:
         Predictor.load(plain, backend="onnx-int8")
 
 
+def _copy(exported, tmp_path, name: str):
+    """A copy of the exported model directory that a test may damage."""
+    return shutil.copytree(exported, tmp_path / name)
+
+
 def test_corrupted_onnx_is_a_clear_error(exported, tmp_path) -> None:
-    broken = tmp_path / "broken"
-    shutil.copytree(exported, broken)
+    broken = _copy(exported, tmp_path, "broken")
     path = broken / "model.int8.onnx"
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF  # one flipped byte in the weights
@@ -87,8 +90,7 @@ def test_corrupted_onnx_is_a_clear_error(exported, tmp_path) -> None:
 
 
 def test_unreadable_onnx_is_a_clear_error(exported, tmp_path) -> None:
-    broken = tmp_path / "unreadable"
-    shutil.copytree(exported, broken)
+    broken = _copy(exported, tmp_path, "unreadable")
     path = broken / "model.onnx"
     path.write_bytes(path.read_bytes()[:1000])  # truncated, with a manifest that agrees
     manifest = json.loads((broken / MANIFEST_FILE).read_text())
