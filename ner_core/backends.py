@@ -45,9 +45,10 @@ def available_backends(directory: Path) -> list[str]:
     return [*onnx, "torch-fp32"]
 
 
-def onnx_runner(directory: Path, backend: str, *, threads: int | None = None) -> Run:
-    """Probabilities from an exported ONNX graph; a file whose sha256 differs from the
-    export manifest, or that ONNX Runtime cannot read, is a ModelDirectoryError."""
+def onnx_runner(directory: Path, backend: str, *, threads: int | None = None) -> tuple[Run, str]:
+    """(runner, layout) of an exported ONNX graph: layout "packed" when the graph reads
+    packed rows (featurizer.pack), "lines" for padded batches. A file whose sha256 differs
+    from the export manifest, or that ONNX Runtime cannot read, is a ModelDirectoryError."""
     import onnxruntime as ort
 
     path = directory / ONNX_FILES[backend]
@@ -63,24 +64,27 @@ def onnx_runner(directory: Path, backend: str, *, threads: int | None = None) ->
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     try:
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        # Re-fusing Add + LayerNormalization costs ~5x on this CPU build (see export._optimize_bert).
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"],
+                                       disabled_optimizers=["SkipLayerNormFusion"])
     except Exception as e:  # onnxruntime raises its own untyped errors for unreadable graphs
         raise ModelDirectoryError(f"ONNX Runtime cannot load {path}: {e}") from e
     names = [i.name for i in session.get_inputs()]
     dtypes = {i.name: i.type for i in session.get_inputs()}
 
-    def run(inputs: dict[str, torch.Tensor]) -> np.ndarray:
+    def run(inputs: dict[str, torch.Tensor | np.ndarray]) -> np.ndarray:
         feed = {}
         for name in names:
-            value = inputs[name].numpy()
-            feed[name] = value.astype(np.bool_) if dtypes[name] == "tensor(bool)" else value.astype(np.int64)
+            value = np.asarray(inputs[name])
+            feed[name] = value.astype(np.bool_ if dtypes[name] == "tensor(bool)" else np.int64, copy=False)
         return session.run(None, feed)[0]
 
-    return run
+    return run, manifest.get("layout", "lines")
 
 
-def load_runner(directory: Path, backend: str, *, threads: int | None = None) -> tuple[Run, str]:
-    """(runner, backend name) for backend, or for the fastest present when ``auto``."""
+def load_runner(directory: Path, backend: str, *, threads: int | None = None) -> tuple[Run, str, str]:
+    """(runner, backend name, input layout) for backend, or for the fastest present when
+    ``auto``; PyTorch reads padded line batches."""
     present = available_backends(directory)
     chosen = present[0] if backend == "auto" else backend
     if chosen not in present:
@@ -89,5 +93,6 @@ def load_runner(directory: Path, backend: str, *, threads: int | None = None) ->
     if chosen == "torch-fp32":
         if threads:
             torch.set_num_threads(threads)
-        return torch_runner(load_tagger(directory)), chosen
-    return onnx_runner(directory, chosen, threads=threads), chosen
+        return torch_runner(load_tagger(directory)), chosen, "lines"
+    run, layout = onnx_runner(directory, chosen, threads=threads)
+    return run, chosen, layout

@@ -166,6 +166,23 @@ def run_fold(fold: Fold, config: TrainConfig, *, model: str, split: str, backend
         return rows + train_and_score(fold, config, base / "student", model=model, split=split, backends=backends)
 
 
+def score_saved(directory: Path, fold: Fold, backends: Sequence[str], *, threads: int) -> list[dict]:
+    """Rows for a model saved by an earlier run on this fold, re-exported first (so the
+    current export code is measured); training time comes from its metrics.json."""
+    config = json.loads((directory / "config.json").read_text())
+    train_config = config.get("train_config", {})
+    if any(b.startswith("onnx") for b in backends):
+        export_onnx(directory)
+    try:
+        saved = json.loads((directory / METRICS_FILE).read_text())
+        seconds = saved[0]["train_seconds"] if isinstance(saved, list) and saved else 0.0
+    except (OSError, ValueError, KeyError):
+        seconds = 0.0
+    model = "distilled" if train_config.get("tagger") == "distilled" else config["kind"]
+    return labelled_rows(score_backends(directory, backends, fold.test, threads), model=model, split="seed",
+                         fold=fold.name, train_seconds=seconds)
+
+
 def mean_row(rows: list[dict]) -> dict:
     """The k-fold mean of numeric figures, as a row with fold = "mean"."""
     numeric = ["f1", "precision", "recall", "train_seconds", *RATIO_KEYS, "load_seconds", "size_mb"]
@@ -224,6 +241,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--backends", default="all",
                         help=f"comma-separated from {', '.join(BACKENDS)}, or all")
     parser.add_argument("--save-dir", type=Path, help="keep the trained model directory here")
+    parser.add_argument("--score", type=Path, metavar="MODEL_DIR",
+                        help="skip training: re-export and score a model this benchmark saved before (--save-dir) "
+                             "on the same --split (seed only)")
     parser.add_argument("--json", type=Path, help="write the rows as JSON here")
     return parser.parse_args(argv)
 
@@ -246,6 +266,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser_error = f"unknown backend(s) {', '.join(sorted(unknown))}; choose from {', '.join(BACKENDS)}"
         raise SystemExit(parser_error)
     rows: list[dict] = []
+    if args.score:
+        if args.split != "seed":
+            raise SystemExit("--score needs --split seed (a kfold5 run saves one model per fold)")
+        rows = score_saved(args.score, folds[0], backends, threads=args.threads)
+        folds = []
+        for row in rows:
+            print(format_row(row), flush=True)
     for fold in folds:
         for row in run_fold(fold, config, model=args.model, split=args.split, backends=backends,
                             save_dir=args.save_dir, teacher=args.teacher):

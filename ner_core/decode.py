@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ner_core.spans import Span, Token, tags_to_spans
+from ner_core.spans import Span, Token
 
 _FORBIDDEN = -1e9
 
@@ -44,6 +44,18 @@ def _transitions(tag_names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     return start, trans
 
 
+@lru_cache(maxsize=8)
+def _tag_parts(tag_names: tuple[str, ...]) -> tuple[list[str | None], list[bool]]:
+    """(label or None for O, is-inside flag) of each tag id."""
+    labels = [None if t == "O" else t[2:] for t in tag_names]
+    return labels, [t.startswith("I-") for t in tag_names]
+
+
+def _legal(path: np.ndarray, tag_names: tuple[str, ...]) -> bool:
+    start, trans = _transitions(tag_names)
+    return start[path[0]] == 0 and not trans[path[:-1], path[1:]].any()
+
+
 def viterbi(log_probs: np.ndarray, tag_names: Sequence[str]) -> list[int]:
     """Most probable tag sequence [W] under IOB2 constraints, from log-probs [W, T]."""
     if len(log_probs) == 0:
@@ -51,7 +63,7 @@ def viterbi(log_probs: np.ndarray, tag_names: Sequence[str]) -> list[int]:
     start, trans = _transitions(tuple(tag_names))
     greedy = log_probs.argmax(axis=1)
     # The unconstrained best path is the answer whenever it is itself legal (the usual case).
-    if start[greedy[0]] == 0 and not trans[greedy[:-1], greedy[1:]].any():
+    if _legal(greedy, tuple(tag_names)):
         return greedy.tolist()
     score = start + log_probs[0]
     back = np.zeros(log_probs.shape, dtype=np.int64)
@@ -67,14 +79,25 @@ def viterbi(log_probs: np.ndarray, tag_names: Sequence[str]) -> list[int]:
 
 def decode(tokens: Sequence[Token], probs: np.ndarray, tag_names: Sequence[str]) -> list[ScoredSpan]:
     """Scored spans from token probabilities [W, T]; a span's confidence is the lowest
-    probability the model gave any of its tags."""
-    path = viterbi(np.log(np.clip(probs, 1e-12, 1.0)), tag_names)
-    tags = [tag_names[i] for i in path]
-    chosen = probs[np.arange(len(path)), path] if path else np.zeros(0)
-    starts = {tok.start: i for i, tok in enumerate(tokens)}
-    ends = {tok.end: i for i, tok in enumerate(tokens)}
-    scored = []
-    for span in tags_to_spans(tokens, tags):
-        conf = float(chosen[starts[span.start] : ends[span.end] + 1].min())
-        scored.append(ScoredSpan(span.start, span.end, span.label, conf))
-    return scored
+    probability the model gave any of its tags. Chunking is seqeval's strict IOB2 (as
+    spans.tags_to_spans), done on tag ids because this runs for every predicted line."""
+    if len(tokens) == 0:
+        return []
+    names = tuple(tag_names)
+    greedy = probs.argmax(axis=1)  # argmax of probabilities = argmax of log-probabilities
+    path = greedy.tolist() if _legal(greedy, names) else viterbi(np.log(np.clip(probs, 1e-12, 1.0)), names)
+    chosen = probs[np.arange(len(path)), path].tolist()
+    labels, inside = _tag_parts(names)
+    spans: list[ScoredSpan] = []
+    open_label: str | None = None
+    first = 0
+    for i, tag in enumerate(path):
+        if inside[tag] and labels[tag] == open_label:
+            continue
+        if open_label is not None:
+            spans.append(ScoredSpan(tokens[first].start, tokens[i - 1].end, open_label, min(chosen[first:i])))
+        open_label = None if inside[tag] else labels[tag]  # B-X opens a span; O, or an I-X continuing nothing, not
+        first = i
+    if open_label is not None:
+        spans.append(ScoredSpan(tokens[first].start, tokens[-1].end, open_label, min(chosen[first:])))
+    return spans

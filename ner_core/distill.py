@@ -13,7 +13,7 @@ import numpy as np
 
 from ner_core.data import Example
 from ner_core.models import ModelDirectoryError
-from ner_core.predict import Predictor, tag_probabilities
+from ner_core.predict import Predictor
 from ner_core.spans import Span, SpanAlignmentError, spans_to_tags, tokenize
 
 # Entity types whose surface forms can be swapped between lines without breaking them.
@@ -37,7 +37,7 @@ def teacher_probabilities(teacher: Predictor, sentences: Sequence[Sequence[str]]
     """The teacher's tag distribution [W, T] for each word list."""
     if list(teacher.tag_names) != list(tag_names):
         raise TeacherMismatchError(f"teacher tags {teacher.tag_names} differ from the student's {list(tag_names)}")
-    return tag_probabilities(teacher.encode, teacher.run, sentences, len(tag_names), batch_size=batch_size)
+    return teacher.probabilities(sentences, batch_size=batch_size)
 
 
 def _surface_forms(lines: Sequence[Example]) -> dict[str, list[str]]:

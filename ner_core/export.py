@@ -28,6 +28,13 @@ class ExportError(RuntimeError):
     """The model could not be exported to ONNX."""
 
 
+PACKED_INPUTS = {
+    "bert": ("input_ids", "token_type_ids", "position_ids", "segment_ids", "first_subword"),
+    "scratch": ("word_ids", "char_ids", "shapes", "position_ids", "segment_ids"),
+}
+PACKED_TOLERANCE = 1e-3  # max probability difference between the packed graph and PyTorch on lines
+
+
 class _Probabilities(nn.Module):
     """The tagger with positional inputs and a softmax, as the ONNX graph computes it."""
 
@@ -39,53 +46,128 @@ class _Probabilities(nn.Module):
         return torch.softmax(self.tagger(**dict(zip(self.names, args))), dim=-1)  # [B, W, T]
 
 
-def _input_names(tagger: Tagger, sample: dict[str, torch.Tensor]) -> list[str]:
-    if tagger.kind == "bert":  # BERT reads no word mask: the first-subword index is enough
-        return [n for n in ("input_ids", "attention_mask", "token_type_ids", "first_subword") if n in sample]
-    return ["word_ids", "char_ids", "shapes", "word_mask"]
+def _sample_rows(tagger: Tagger) -> list[list]:
+    """Two packed rows of the sample sentences: one holding both, one holding the second
+    (so the graph sees several segments and padding)."""
+    prepared = tagger.inputs.prepare(_SAMPLE)
+    return [prepared, prepared[1:]]
 
 
-def _export_fp32(tagger: Tagger, path: Path) -> None:
-    if tagger.kind == "bert" and hasattr(tagger.encoder, "set_attn_implementation"):
-        # Eager attention traces to the pattern ONNX Runtime fuses into one Attention op.
-        previous = tagger.encoder.config._attn_implementation
-        tagger.encoder.set_attn_implementation("eager")
-        try:
-            return _trace(tagger, path)
-        finally:
-            tagger.encoder.set_attn_implementation(previous)
-    return _trace(tagger, path)
-
-
-def _trace(tagger: Tagger, path: Path) -> None:
+def _export_bert(tagger: Tagger, path: Path) -> None:
+    """TorchScript export of the line graph (attention_mask input), with eager attention:
+    that is the pattern ONNX Runtime's optimizer fuses into one Attention op."""
     sample = tagger.encode(_SAMPLE)
-    names = _input_names(tagger, sample)
-    word_inputs = ("first_subword", "word_ids", "char_ids", "shapes", "word_mask")
-    module, args = _Probabilities(tagger.eval(), names), tuple(sample[n] for n in names)
+    names = [n for n in ("input_ids", "attention_mask", "token_type_ids", "first_subword") if n in sample]
+    module, args = _Probabilities(tagger, names).eval(), tuple(sample[n] for n in names)
+    axes = {n: {0: "batch", 1: "words" if n == "first_subword" else "subwords"} for n in names}
+    previous = getattr(tagger.encoder.config, "_attn_implementation", None)
+    if hasattr(tagger.encoder, "set_attn_implementation"):
+        tagger.encoder.set_attn_implementation("eager")
     try:
-        if tagger.kind == "bert":  # the TorchScript exporter gives graphs ONNX Runtime fuses
-            axes = {n: {0: "batch", 1: "words" if n in word_inputs else "subwords"} for n in names}
-            torch.onnx.export(module, args, str(path), input_names=names, output_names=["probabilities"],
-                              dynamic_axes={**axes, "probabilities": {0: "batch", 1: "words"}},
-                              opset_version=OPSET, dynamo=False, do_constant_folding=True)
-        else:  # nn.MultiheadAttention only traces with dynamic shapes through torch.export
-            batch, words = torch.export.Dim("batch"), torch.export.Dim("words")
-            shapes = {"args": tuple({0: batch, 1: words} for _ in names)}
-            torch.onnx.export(module, args, str(path), input_names=names, output_names=["probabilities"],
-                              dynamic_shapes=shapes, opset_version=18, dynamo=True, external_data=False,
-                              verbose=False)
+        torch.onnx.export(module, args, str(path), input_names=names, output_names=["probabilities"],
+                          dynamic_axes={**axes, "probabilities": {0: "batch", 1: "words"}},
+                          opset_version=OPSET, dynamo=False, do_constant_folding=True)
     except Exception as e:  # the exporters raise many unrelated types
-        raise ExportError(f"ONNX export of the {tagger.kind} tagger failed: {e}") from e
+        raise ExportError(f"ONNX export of the bert tagger failed: {e}") from e
+    finally:
+        if previous is not None:
+            tagger.encoder.set_attn_implementation(previous)
+
+
+def _export_scratch(tagger: Tagger, path: Path) -> None:
+    """torch.export-based export of the packed graph (nn.MultiheadAttention only traces
+    with dynamic shapes through it)."""
+    names = PACKED_INPUTS["scratch"]
+    sample = tagger.inputs.pack(_sample_rows(tagger))
+    module, args = _Probabilities(tagger, names).eval(), tuple(torch.from_numpy(sample[n]) for n in names)
+    batch, words, chars = torch.export.Dim("batch"), torch.export.Dim("words"), torch.export.Dim("chars")
+    shapes = {"args": tuple({0: batch, 1: words, 2: chars} if n == "char_ids" else {0: batch, 1: words}
+                            for n in names)}
+    try:
+        torch.onnx.export(module, args, str(path), input_names=list(names), output_names=["probabilities"],
+                          dynamic_shapes=shapes, opset_version=18, dynamo=True, external_data=False, verbose=False)
+    except Exception as e:  # the exporters raise many unrelated types
+        raise ExportError(f"ONNX export of the scratch tagger failed: {e}") from e
 
 
 def _optimize_bert(tagger: Tagger, path: Path) -> None:
-    """Fuse attention, layer norm and GELU with ONNX Runtime's transformer optimizer."""
+    """Fuse embeddings and attention with ONNX Runtime's transformer optimizer. Layer norm
+    stays unfused from the residual add and GELU from its bias: on this CPU build ONNX
+    Runtime's SkipLayerNormalization kernel is ~5x slower than Add + LayerNormalization."""
     from onnxruntime.transformers import optimizer
+    from onnxruntime.transformers.fusion_options import FusionOptions
 
+    options = FusionOptions("bert")
+    options.enable_skip_layer_norm = options.enable_bias_skip_layer_norm = options.enable_bias_gelu = False
     config = tagger.encoder.config
     model = optimizer.optimize_model(str(path), model_type="bert", num_heads=config.num_attention_heads,
-                                     hidden_size=config.hidden_size, opt_level=1)
+                                     hidden_size=config.hidden_size, opt_level=0, optimization_options=options)
     model.save_model_to_file(str(path))
+
+
+def _pack_bert(path: Path) -> bool:
+    """Rewrite a fused BERT graph to read packed rows: position_ids go to the fused
+    embedding, and the attention mask becomes block-diagonal (a token attends to its own
+    segment only). False, graph untouched, when the graph is not in the fused form."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    embeds = [n for n in graph.node if n.op_type == "EmbedLayerNormalization"]
+    attentions = [n for n in graph.node if n.op_type == "Attention"]
+    if len(embeds) != 1 or not attentions or len(embeds[0].output) < 2 \
+            or any(len(a.input) < 4 or a.input[3] != embeds[0].output[1] for a in attentions) \
+            or "attention_mask" not in [i.name for i in graph.input]:
+        return False
+    graph.input.remove(next(i for i in graph.input if i.name == "attention_mask"))
+    graph.input.extend(helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "subwords"])
+                       for name in ("position_ids", "segment_ids"))
+    graph.initializer.extend([numpy_helper.from_array(np.array([2], dtype=np.int64), "packed_axis_2"),
+                              numpy_helper.from_array(np.array([1], dtype=np.int64), "packed_axis_1")])
+    new_nodes = [
+        helper.make_node("Cast", ["position_ids"], ["packed_position_ids"], to=TensorProto.INT32),
+        helper.make_node("Unsqueeze", ["segment_ids", "packed_axis_2"], ["packed_segment_column"]),
+        helper.make_node("Unsqueeze", ["segment_ids", "packed_axis_1"], ["packed_segment_row"]),
+        helper.make_node("Equal", ["packed_segment_column", "packed_segment_row"], ["packed_same_segment"]),
+        helper.make_node("Cast", ["packed_same_segment"], ["packed_mask"], to=TensorProto.INT32),  # [B, S, S]
+    ]
+    embed = embeds[0]
+    inputs = list(embed.input) + [""] * (9 - len(embed.input))
+    inputs[7], inputs[8] = "", "packed_position_ids"  # no mask; explicit positions
+    del embed.input[:]
+    embed.input.extend(inputs)
+    for attention in attentions:
+        attention.input[3] = "packed_mask"
+    while True:  # drop what only the old mask fed
+        used = {i for n in graph.node for i in n.input} | {o.name for o in graph.output}
+        dead = [n for n in graph.node if n.op_type != "EmbedLayerNormalization" and not set(n.output) & used]
+        if not dead:
+            break
+        for node in dead:
+            graph.node.remove(node)
+    for i, node in enumerate(new_nodes):
+        graph.node.insert(i, node)
+    onnx.save(model, str(path))
+    return True
+
+
+def _packed_difference(tagger: Tagger, path: Path) -> float:
+    """Largest probability difference between the packed graph on packed sample rows and
+    PyTorch on the same sentences one by one."""
+    import numpy as np
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    rows = _sample_rows(tagger)
+    feed = tagger.inputs.pack(rows)
+    out = session.run(None, {i.name: feed[i.name] for i in session.get_inputs()})[0]
+    with torch.inference_mode():
+        reference = torch.softmax(tagger.eval()(**tagger.encode(_SAMPLE)), dim=-1).numpy()
+    expected = [np.concatenate([reference[0, : len(_SAMPLE[0])], reference[1, : len(_SAMPLE[1])]]),
+                reference[1, : len(_SAMPLE[1])]]
+    return max(float(np.abs(out[i, : len(e)] - e).max()) for i, e in enumerate(expected))
 
 
 def _quantize(source: Path, target: Path) -> None:
@@ -94,8 +176,34 @@ def _quantize(source: Path, target: Path) -> None:
 
     # Fused ops (com.microsoft domain) defeat shape inference; their outputs are float.
     # Per-channel 7-bit weights (reduce_range) kept TASTEset F1 within 0.1 point of fp32.
+    # Only matrix products: a quantized fused embedding would drop the packed position ids.
     quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
+                     op_types_to_quantize=["MatMul", "Attention", "Gemm"],
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+
+
+def _optimize_and_pack_bert(tagger: Tagger, path: Path, directory: Path) -> str:
+    """Fuse and pack the BERT graph in place; the layout the graph ends up reading:
+    "packed" when the rewrite applied and matches PyTorch, else "lines"."""
+    import shutil
+
+    try:
+        _optimize_bert(tagger, path)
+    except Exception as e:  # optimizer gaps for some architectures: keep the plain graph
+        log.warning("graph optimization skipped for %s: %s", directory, e)
+        return "lines"
+    lines = path.with_suffix(".lines.onnx")
+    shutil.copyfile(path, lines)
+    if _pack_bert(path):
+        difference = _packed_difference(tagger, path)
+        if difference < PACKED_TOLERANCE:
+            lines.unlink()
+            return "packed"
+        log.warning("packed graph of %s differs from PyTorch by %.2g; keeping the line graph", directory, difference)
+    else:
+        log.warning("%s: the fused graph has no single embedding + attention mask to pack; line graph kept", directory)
+    os.replace(lines, path)
+    return "lines"
 
 
 def export_onnx(directory: str | Path, *, tagger: Tagger | None = None, int8: bool = True) -> list[str]:
@@ -106,17 +214,20 @@ def export_onnx(directory: str | Path, *, tagger: Tagger | None = None, int8: bo
     with torch.inference_mode(False), tempfile.TemporaryDirectory(dir=directory) as tmp:
         work = Path(tmp)
         fp32 = work / ONNX_FILES["onnx-fp32"]
-        _export_fp32(tagger, fp32)
+        layout = "packed"
         if tagger.kind == "bert":
-            try:
-                _optimize_bert(tagger, fp32)
-            except Exception as e:  # optimizer gaps for some architectures: keep the plain graph
-                log.warning("graph optimization skipped for %s: %s", directory, e)
+            _export_bert(tagger, fp32)
+            layout = _optimize_and_pack_bert(tagger, fp32, directory)
+        else:
+            _export_scratch(tagger, fp32)
+            difference = _packed_difference(tagger, fp32)
+            if not difference < PACKED_TOLERANCE:
+                raise ExportError(f"the packed graph differs from PyTorch by {difference:.2g}")
         files = [fp32]
         if int8:
             files.append(work / ONNX_FILES["onnx-int8"])
             _quantize(fp32, files[-1])
-        manifest = {"opset": OPSET, "files": {f.name: file_sha256(f) for f in files}}
+        manifest = {"opset": OPSET, "layout": layout, "files": {f.name: file_sha256(f) for f in files}}
         (directory / MANIFEST_FILE).unlink(missing_ok=True)  # no manifest: torch serves meanwhile
         for f in files:
             os.replace(f, directory / f.name)

@@ -3,7 +3,9 @@ sub-word (the other pieces and special tokens carry no label)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
+
+import numpy as np
 
 import torch
 from torch import nn
@@ -37,12 +39,30 @@ def load_tokenizer(name_or_dir: str):
     return tokenizer
 
 
+class Prepared(NamedTuple):
+    """A sentence ready for packing: its sub-word ids (special tokens included) and the
+    position of each word's first sub-word (0, the first special token, for a word that
+    has none or was cut off)."""
+
+    cost: int
+    ids: list[int]
+    first: list[int]
+
+
+_CHECK_SENTENCES = [["2", "cups", "all", "-", "purpose", "flour", ",", "sifted"],
+                    ["½", "tsp", "Crème", "fraîche", "(", "8", "oz", ".)", "jalapeño's"], ["x"]]
+
+
 class BertInputs:
     """Word lists → encoder inputs plus each word's first sub-word position."""
 
     def __init__(self, tokenizer, max_length: int = 512) -> None:
         self.tokenizer = tokenizer
         self.max_length = max_length
+        self.max_row = max_length
+        self._pieces: dict[str, list[int]] = {}
+        self._specials: tuple[list[int], list[int]] | None = None  # (before, after) the words
+        self._per_word: bool | None = None  # does word-by-word tokenization match the tokenizer?
 
     @classmethod
     def from_directory(cls, directory: Path, architecture: dict[str, Any]) -> "BertInputs":
@@ -66,6 +86,81 @@ class BertInputs:
                     first[i, word] = position
         inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
         return {**inputs, "first_subword": first, "word_mask": mask}
+
+    # Packed inference: several sentences (each with its own special tokens and positions
+    # from 0) share one row, each attending only to itself, as if run one by one.
+
+    def prepare(self, sentences: Sequence[Sequence[str]]) -> list[Prepared]:
+        """Per sentence: sub-word ids and first-sub-word positions, as __call__ makes them."""
+        if self._per_word is None:
+            self._per_word = self._check_per_word()
+        if not self._per_word:
+            return [self._from_tokenizer(list(s)) for s in sentences]
+        missing = sorted({w for s in sentences for w in s if w not in self._pieces})
+        if missing:
+            encoded = self.tokenizer([[w] for w in missing], is_split_into_words=True, add_special_tokens=False)
+            if len(self._pieces) > 200_000:
+                self._pieces.clear()
+            self._pieces.update(zip(missing, encoded["input_ids"]))
+        before, after = self._specials
+        room = self.max_length - len(before) - len(after)
+        out = []
+        for sentence in sentences:
+            ids, first = list(before), []
+            for word in sentence:
+                pieces = self._pieces[word]
+                first.append(len(ids) if pieces and len(ids) - len(before) < room else 0)
+                ids += pieces
+            ids = ids[: len(before) + room] + after
+            out.append(Prepared(len(ids), ids, first))
+        return out
+
+    def _from_tokenizer(self, words: list[str]) -> Prepared:
+        encoded = self.tokenizer(words, is_split_into_words=True, truncation=True, max_length=self.max_length)
+        first = [0] * len(words)
+        seen: set[int] = set()
+        for position, word in enumerate(encoded.word_ids()):
+            if word is not None and word not in seen:
+                seen.add(word)
+                first[word] = position
+        return Prepared(len(encoded["input_ids"]), encoded["input_ids"], first)
+
+    def _check_per_word(self) -> bool:
+        """True when tokenizing word by word (memoized) gives exactly the tokenizer's ids."""
+        sample = self.tokenizer(["x"], is_split_into_words=True)
+        bare = self.tokenizer(["x"], is_split_into_words=True, add_special_tokens=False)["input_ids"]
+        ids = sample["input_ids"]
+        at = next((i for i in range(len(ids)) if ids[i : i + len(bare)] == bare), None)
+        if at is None:
+            return False
+        self._specials = (ids[:at], ids[at + len(bare):])
+        self._per_word = True
+        for words in _CHECK_SENTENCES:
+            if self.prepare([words])[0] != self._from_tokenizer(words):
+                self._pieces.clear()
+                return False
+        return True
+
+    def pack(self, rows: Sequence[Sequence[Prepared]]) -> dict[str, np.ndarray]:
+        """Inputs of the packed graph for rows of prepared sentences."""
+        n = max(sum(p.cost for p in row) for row in rows)
+        w = max(sum(len(p.first) for p in row) for row in rows)
+        pad = self.tokenizer.pad_token_id or 0
+        input_ids = np.full((len(rows), n), pad, dtype=np.int64)
+        positions = np.zeros((len(rows), n), dtype=np.int64)
+        segments = np.zeros((len(rows), n), dtype=np.int64)
+        first = np.zeros((len(rows), w), dtype=np.int64)
+        for i, row in enumerate(rows):
+            at = word = 0
+            for k, prepared in enumerate(row, start=1):
+                end = at + prepared.cost
+                input_ids[i, at:end] = prepared.ids
+                positions[i, at:end] = np.arange(prepared.cost)
+                segments[i, at:end] = k
+                first[i, word : word + len(prepared.first)] = np.asarray(prepared.first, dtype=np.int64) + at
+                at, word = end, word + len(prepared.first)
+        return {"input_ids": input_ids, "token_type_ids": np.zeros_like(input_ids), "position_ids": positions,
+                "segment_ids": segments, "first_subword": first}
 
 
 class BertTagger(Tagger):

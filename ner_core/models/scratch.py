@@ -6,7 +6,7 @@ import json
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -54,6 +54,22 @@ def build_vocab(sentences: Iterable[Sequence[str]]) -> tuple[list[str], list[str
     return ["<pad>", "<unk>", *sorted(words)], ["<pad>", "<unk>", *sorted(chars)]
 
 
+class Features(NamedTuple):
+    """The featurizer's view of one word."""
+
+    word_id: int
+    shape: int
+    chars: np.ndarray  # [MAX_CHARS] char ids, 0-padded
+    length: int  # characters kept (at most MAX_CHARS)
+
+
+class Prepared(NamedTuple):
+    """A sentence ready for packing: its cost in row positions and its per-word data."""
+
+    cost: int
+    words: Sequence
+
+
 class ScratchInputs:
     """Word lists → word, character and shape ids from the training vocabulary."""
 
@@ -61,7 +77,7 @@ class ScratchInputs:
         self.words, self.chars = words, chars
         self.word_index = {w: i for i, w in enumerate(words)}
         self.char_index = {c: i for i, c in enumerate(chars)}
-        self._cache: dict[str, tuple[int, int, np.ndarray]] = {}
+        self._cache: dict[str, Features] = {}
 
     @classmethod
     def from_directory(cls, directory: Path, architecture: dict[str, Any] | None = None) -> "ScratchInputs":
@@ -69,13 +85,14 @@ class ScratchInputs:
         vocab = json.loads((directory / VOCAB_FILE).read_text())
         return cls(vocab["words"], vocab["chars"])
 
-    def features(self, word: str) -> tuple[int, int, np.ndarray]:
-        """(word id, shape id, char ids [MAX_CHARS]) of one word, memoized."""
+    def features(self, word: str) -> Features:
+        """(word id, shape id, char ids [MAX_CHARS], length) of one word, memoized."""
         cached = self._cache.get(word)
         if cached is None:
             chars = np.zeros(MAX_CHARS, dtype=np.int64)
             chars[: min(len(word), MAX_CHARS)] = [self.char_index.get(c, UNK) for c in word[:MAX_CHARS]]
-            cached = (self.word_index.get(normalize_word(word), UNK), word_shape(word), chars)
+            cached = Features(self.word_index.get(normalize_word(word), UNK), word_shape(word), chars,
+                              min(len(word), MAX_CHARS))
             if len(self._cache) < 200_000:
                 self._cache[word] = cached
         return cached
@@ -89,9 +106,47 @@ class ScratchInputs:
         for i, sentence in enumerate(words):
             mask[i, : len(sentence)] = True
             for j, w in enumerate(sentence[:n]):
-                word_ids[i, j], shapes[i, j], char_ids[i, j] = self.features(w)
+                word_ids[i, j], shapes[i, j], char_ids[i, j], _ = self.features(w)
         return {"word_ids": torch.from_numpy(word_ids), "char_ids": torch.from_numpy(char_ids),
                 "shapes": torch.from_numpy(shapes), "word_mask": torch.from_numpy(mask)}
+
+    # Packed inference: several sentences share one row, each attending only to itself.
+    max_row = MAX_POSITIONS
+
+    def prepare(self, sentences: Sequence[Sequence[str]]) -> list[Prepared]:
+        """Per sentence: its features, and its cost (words) in a packed row."""
+        out = []
+        for sentence in sentences:
+            feats = [self.features(w) for w in sentence[:MAX_POSITIONS]]
+            out.append(Prepared(len(feats), feats))
+        return out
+
+    def pack(self, rows: Sequence[Sequence[Prepared]]) -> dict[str, np.ndarray]:
+        """Inputs of the packed graph: rows of prepared sentences, positions restarting
+        and segment ids (1, 2, ...; 0 = padding) changing at each sentence."""
+        n = max(sum(p.cost for p in row) for row in rows)
+        longest = max((f.length for row in rows for p in row for f in p.words), default=0)
+        # Every word shorter than MAX_CHARS - 1 keeps an all-padding window in the char
+        # CNN, so cutting the padding to the longest word + 2 leaves the max-pool unchanged.
+        c = min(MAX_CHARS, longest + 2)
+        word_ids = np.zeros((len(rows), n), dtype=np.int64)
+        shapes = np.zeros((len(rows), n), dtype=np.int64)
+        char_ids = np.zeros((len(rows), n, c), dtype=np.int64)
+        positions = np.zeros((len(rows), n), dtype=np.int64)
+        segments = np.zeros((len(rows), n), dtype=np.int64)
+        for i, row in enumerate(rows):
+            at = 0
+            for k, prepared in enumerate(row, start=1):
+                end = at + prepared.cost
+                feats = prepared.words
+                word_ids[i, at:end] = [f[0] for f in feats]
+                shapes[i, at:end] = [f[1] for f in feats]
+                char_ids[i, at:end] = np.stack([f[2][:c] for f in feats]) if feats else 0
+                positions[i, at:end] = np.arange(prepared.cost)
+                segments[i, at:end] = k
+                at = end
+        return {"word_ids": word_ids, "char_ids": char_ids, "shapes": shapes, "position_ids": positions,
+                "segment_ids": segments}
 
 
 class ScratchTagger(Tagger):
@@ -129,17 +184,25 @@ class ScratchTagger(Tagger):
             self.char_embedding.weight[PAD].zero_()
 
     def forward(self, word_ids: torch.Tensor, char_ids: torch.Tensor, shapes: torch.Tensor,
-                word_mask: torch.Tensor) -> torch.Tensor:
+                word_mask: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
+                segment_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits [B, W, T]. Plain batches give word_mask; packed rows give position_ids and
+        segment_ids instead (attention stays within a segment; 0 marks padding)."""
         b, w, c = char_ids.shape
-        if self.training and self.hparams["word_dropout"]:
+        if self.training and self.hparams["word_dropout"] and word_mask is not None:
             drop = torch.rand(word_ids.shape, device=word_ids.device) < self.hparams["word_dropout"]
             word_ids = word_ids.masked_fill(drop & word_mask, UNK)
         chars = self.char_embedding(char_ids.view(b * w, c)).transpose(1, 2)  # [B*W, C_dim, C]
         chars = self.char_cnn(chars).amax(dim=2).view(b, w, -1)  # [B, W, D/2]
         x = torch.cat([self.word_embedding(word_ids), chars, self.shape_embedding(shapes)], dim=-1)
         x = self.project(self.dropout(x))  # [B, W, D]
-        x = x + self.position(torch.arange(w, device=x.device))[None]
-        x = self.encoder(x, src_key_padding_mask=~word_mask)  # [B, W, D]
+        if segment_ids is None:
+            x = x + self.position(torch.arange(w, device=x.device))[None]
+            x = self.encoder(x, src_key_padding_mask=~word_mask)  # [B, W, D]
+        else:
+            x = x + self.position(position_ids)
+            blocked = segment_ids[:, :, None] != segment_ids[:, None, :]  # [B, W, W]
+            x = self.encoder(x, mask=blocked.repeat_interleave(self.hparams["heads"], dim=0))
         return self.head(self.dropout(self.norm(x)))  # [B, W, T]
 
     def architecture(self) -> dict[str, Any]:
