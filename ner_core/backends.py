@@ -9,11 +9,14 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ner_core.models import ModelDirectoryError, Tagger, load_tagger
+from ner_core.models import ModelDirectoryError, Tagger, load_tagger, read_model_config
 
 BACKENDS = ("torch-fp32", "onnx-fp32", "onnx-int8")
 ONNX_FILES = {"onnx-fp32": "model.onnx", "onnx-int8": "model.int8.onnx"}
 MANIFEST_FILE = "onnx.json"  # sha256 of each exported file, checked before it is loaded
+# Calls with at most this many input positions (batch x length) run single-threaded on
+# scratch-tagger graphs: seed split, d_model 256, int8, batch 1: 965/s on 1 thread vs 848/s on 2.
+SMALL_RUN_POSITIONS = 128
 
 Run = Callable[[dict[str, torch.Tensor]], np.ndarray]
 
@@ -49,8 +52,6 @@ def onnx_runner(directory: Path, backend: str, *, threads: int | None = None) ->
     """(runner, layout) of an exported ONNX graph: layout "packed" when the graph reads
     packed rows (featurizer.pack), "lines" for padded batches. A file whose sha256 differs
     from the export manifest, or that ONNX Runtime cannot read, is a ModelDirectoryError."""
-    import onnxruntime as ort
-
     path = directory / ONNX_FILES[backend]
     manifest = json.loads((directory / MANIFEST_FILE).read_text())
     expected = manifest["files"].get(path.name)
@@ -59,16 +60,11 @@ def onnx_runner(directory: Path, backend: str, *, threads: int | None = None) ->
     if file_sha256(path) != expected:
         raise ModelDirectoryError(f"{path} is corrupted (its sha256 differs from {MANIFEST_FILE}); "
                                   f"re-export with: python -m ner_core.export {directory}")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or torch.get_num_threads()
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    try:
-        # Re-fusing Add + LayerNormalization costs ~5x on this CPU build (see export._optimize_bert).
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"],
-                                       disabled_optimizers=["SkipLayerNormFusion"])
-    except Exception as e:  # onnxruntime raises its own untyped errors for unreadable graphs
-        raise ModelDirectoryError(f"ONNX Runtime cannot load {path}: {e}") from e
+    threads = threads or torch.get_num_threads()
+    session = _session(path, threads)
+    # The scratch tagger's graph is so small that, for one recipe, ONNX Runtime's thread
+    # pool costs more than the second core gives: small calls go to a 1-thread session.
+    small = _session(path, 1) if threads > 1 and read_model_config(directory)["kind"] == "scratch" else None
     names = [i.name for i in session.get_inputs()]
     dtypes = {i.name: i.type for i in session.get_inputs()}
 
@@ -77,9 +73,25 @@ def onnx_runner(directory: Path, backend: str, *, threads: int | None = None) ->
         for name in names:
             value = np.asarray(inputs[name])
             feed[name] = value.astype(np.bool_ if dtypes[name] == "tensor(bool)" else np.int64, copy=False)
-        return session.run(None, feed)[0]
+        positions = feed[names[0]].size
+        return (small if small is not None and positions <= SMALL_RUN_POSITIONS else session).run(None, feed)[0]
 
     return run, manifest.get("layout", "lines")
+
+
+def _session(path: Path, threads: int):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        # Re-fusing Add + LayerNormalization costs ~5x on this CPU build (see export._optimize_bert).
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"],
+                                    disabled_optimizers=["SkipLayerNormFusion"])
+    except Exception as e:  # onnxruntime raises its own untyped errors for unreadable graphs
+        raise ModelDirectoryError(f"ONNX Runtime cannot load {path}: {e}") from e
 
 
 def load_runner(directory: Path, backend: str, *, threads: int | None = None) -> tuple[Run, str, str]:

@@ -110,12 +110,7 @@ def tagging_units(text: str, unit: str) -> list[tuple[int, str]]:
 class Predictor:
     """A loaded model that turns texts into scored spans, on one backend."""
 
-    # Packed rows: at most this many sub-words (BERT) or words (scratch) per row, and rows
-    # per ONNX Runtime call. A TASTEset recipe is ~52 sub-words or ~33 words; attention
-    # over a row costs its length squared whatever the mask, and on the seed split rows of
-    # 32 ran BERT int8 batched 1.5x faster than rows of 128 (README, "Packed rows").
-    row_budget = 32
-    rows_per_run = 16
+    rows_per_run = 16  # packed rows per ONNX Runtime call
 
     def __init__(self, encode: Encode, run: Run, tag_names: Sequence[str], *, backend: str,
                  directory: Path | None = None, unit: str = "lines", layout: str = "lines") -> None:
@@ -148,7 +143,7 @@ class Predictor:
         """Tag probabilities [W, T] for each word list, in input order."""
         if self.layout == "packed":
             return packed_probabilities(self.encode, self.run, sentences, len(self.tag_names),
-                                        row_budget=self.row_budget, rows_per_run=self.rows_per_run)
+                                        row_budget=self.encode.row_budget, rows_per_run=self.rows_per_run)
         return tag_probabilities(self.encode, self.run, sentences, len(self.tag_names), batch_size=batch_size)
 
     def predict(self, texts: Sequence[str], *, batch_size: int = 64) -> list[list[ScoredSpan]]:

@@ -112,6 +112,7 @@ class ScratchInputs:
 
     # Packed inference: several sentences share one row, each attending only to itself.
     max_row = MAX_POSITIONS
+    row_budget = 64  # words per row: a TASTEset recipe (~33 words) is one row at batch 1
 
     def prepare(self, sentences: Sequence[Sequence[str]]) -> list[Prepared]:
         """Per sentence: its features, and its cost (words) in a packed row."""
