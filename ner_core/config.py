@@ -33,9 +33,10 @@ class TrainConfig:
     patience: int = 3  # epochs without dev-F1 gain before stopping (needs dev data)
     unit: str = "lines"  # train on ingredient lines or whole recipes
     max_seconds: float | None = None  # stop training (keeping the best model) after this
-    # scratch tagger only
-    d_model: int = 256
-    layers: int = 4
+    # scratch tagger only. 2 x 192 rather than 4 x 256: on the seed split the distilled
+    # student scored 0.9279 at 1561 recipes/s (int8, batch 1) against 0.9291 at ~965/s.
+    d_model: int = 192
+    layers: int = 2
     heads: int = 4
     char_dim: int = 48
     word_dropout: float = 0.1

@@ -81,6 +81,8 @@ def decode(tokens: Sequence[Token], probs: np.ndarray, tag_names: Sequence[str])
     """Scored spans from token probabilities [W, T]; a span's confidence is the lowest
     probability the model gave any of its tags. Chunking is seqeval's strict IOB2 (as
     spans.tags_to_spans), done on tag ids because this runs for every predicted line."""
+    if len(tokens) != len(probs):
+        raise ValueError(f"{len(tokens)} tokens but {len(probs)} rows of probabilities")
     if len(tokens) == 0:
         return []
     names = tuple(tag_names)

@@ -82,26 +82,35 @@ def packed_probabilities(inputs, run: Run, sentences: Sequence[Sequence[str]], n
     return out
 
 
-MAX_UNIT_WORDS = 200  # a recipe-trained model reads whole recipes, cut at line ends past this
+MAX_UNIT_WORDS = 200  # longer lines are cut; a recipe-trained model reads runs of lines up to this
 
 
 def tagging_units(text: str, unit: str) -> list[tuple[int, str]]:
-    """(offset, text) pieces a model tags at once: each non-blank line, or (for models
-    trained on recipes) runs of whole lines of at most MAX_UNIT_WORDS words."""
-    lines = [(line.offset, line.example.text) for line in split_lines(Example(text))]
+    """(offset, text) pieces a model tags at once: each non-blank line (a line of more
+    than MAX_UNIT_WORDS words in pieces of that many), or, for models trained on recipes,
+    runs of whole lines of at most MAX_UNIT_WORDS words."""
+    pieces: list[tuple[int, str, int]] = []  # (offset, text, words)
+    for line in split_lines(Example(text)):
+        tokens = tokenize(line.example.text)
+        if len(tokens) <= MAX_UNIT_WORDS:
+            pieces.append((line.offset, line.example.text, len(tokens)))
+            continue
+        for k in range(0, len(tokens), MAX_UNIT_WORDS):
+            chunk = tokens[k : k + MAX_UNIT_WORDS]
+            start, end = chunk[0].start, chunk[-1].end
+            pieces.append((line.offset + start, line.example.text[start:end], len(chunk)))
     if unit == "lines":
-        return lines
+        return [(offset, piece) for offset, piece, _ in pieces]
     units: list[tuple[int, str]] = []
     start: int | None = None
     end = words = 0
-    for offset, line in lines:
-        n = len(tokenize(line))
+    for offset, piece, n in pieces:
         if start is not None and words + n > MAX_UNIT_WORDS:
             units.append((start, text[start:end]))
             start = None
         if start is None:
             start, words = offset, 0
-        end, words = offset + len(line), words + n
+        end, words = offset + len(piece), words + n
     if start is not None:
         units.append((start, text[start:end]))
     return units

@@ -155,8 +155,8 @@ class ScratchTagger(Tagger):
 
     kind = "scratch"
 
-    def __init__(self, words: list[str], chars: list[str], tag_names: Sequence[str], *, d_model: int = 256,
-                 layers: int = 4, heads: int = 4, char_dim: int = 48, dropout: float = 0.1,
+    def __init__(self, words: list[str], chars: list[str], tag_names: Sequence[str], *, d_model: int = 192,
+                 layers: int = 2, heads: int = 4, char_dim: int = 48, dropout: float = 0.1,
                  word_dropout: float = 0.1) -> None:
         super().__init__(tag_names)
         self.inputs = ScratchInputs(words, chars)

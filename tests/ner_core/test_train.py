@@ -123,6 +123,8 @@ def test_recipe_units_are_whole_lines_up_to_a_word_budget(monkeypatch) -> None:
     assert predict.tagging_units(text, "recipes") == [(0, text)]
     monkeypatch.setattr(predict, "MAX_UNIT_WORDS", 4)
     assert predict.tagging_units(text, "recipes") == [(0, "2 eggs"), (8, "1 cup milk\nsalt")]
+    long = "salt " * 7 + "\n2 eggs"  # a line over the limit is cut into pieces of that many words
+    assert predict.tagging_units(long, "lines") == [(0, "salt salt salt salt"), (20, "salt salt salt"), (36, "2 eggs")]
 
 
 def test_a_recipe_trained_model_predicts_whole_recipes(toy_examples, tmp_path) -> None:
