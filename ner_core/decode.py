@@ -79,27 +79,53 @@ def viterbi(log_probs: np.ndarray, tag_names: Sequence[str]) -> list[int]:
 
 def decode(tokens: Sequence[Token], probs: np.ndarray, tag_names: Sequence[str]) -> list[ScoredSpan]:
     """Scored spans from token probabilities [W, T]; a span's confidence is the lowest
-    probability the model gave any of its tags. Chunking is seqeval's strict IOB2 (as
-    spans.tags_to_spans), done on tag ids because this runs for every predicted line."""
-    if len(tokens) != len(probs):
-        raise ValueError(f"{len(tokens)} tokens but {len(probs)} rows of probabilities")
-    if len(tokens) == 0:
-        return []
+    probability the model gave any of its tags."""
+    return decode_many([tokens], [probs], tag_names)[0]
+
+
+def decode_many(token_lists: Sequence[Sequence[Token]], probs_list: Sequence[np.ndarray],
+                tag_names: Sequence[str]) -> list[list[ScoredSpan]]:
+    """decode for several sentences at once: the greedy paths of all of them come from one
+    argmax, and only a sentence whose greedy path breaks IOB2 goes through Viterbi. The
+    chunking is seqeval's strict IOB2 (as spans.tags_to_spans), on tag ids."""
+    for tokens, probs in zip(token_lists, probs_list, strict=True):
+        if len(tokens) != len(probs):
+            raise ValueError(f"{len(tokens)} tokens but {len(probs)} rows of probabilities")
     names = tuple(tag_names)
-    greedy = probs.argmax(axis=1)  # argmax of probabilities = argmax of log-probabilities
-    path = greedy.tolist() if _legal(greedy, names) else viterbi(np.log(np.clip(probs, 1e-12, 1.0)), names)
-    chosen = probs[np.arange(len(path)), path].tolist()
+    lengths = [len(p) for p in probs_list]
+    if not sum(lengths):
+        return [[] for _ in token_lists]
+    every = np.concatenate([p for p in probs_list if len(p)])  # [N, T]
+    path = every.argmax(axis=1)  # argmax of probabilities = argmax of log-probabilities
+    start, trans = _transitions(names)
+    bounds = np.cumsum([0, *lengths])
+    broken = np.zeros(len(path) + 1, dtype=np.int64)  # prefix sums of illegal steps
+    steps = trans[path[:-1], path[1:]] != 0
+    steps[bounds[1:-1][bounds[1:-1] < len(path)] - 1] = False  # a line's first tag follows nothing
+    broken[2:] = np.cumsum(steps)
+    firsts = bounds[:-1][np.asarray(lengths) > 0]
+    bad_start = set(firsts[start[path[firsts]] != 0].tolist())
+    path_list = path.tolist()
+    for i, (lo, hi) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
+        if hi > lo and (lo in bad_start or broken[hi] - broken[lo + 1] > 0):
+            path_list[lo:hi] = viterbi(np.log(np.clip(probs_list[i], 1e-12, 1.0)), names)
+    chosen = every[np.arange(len(path_list)), path_list].tolist()
     labels, inside = _tag_parts(names)
-    spans: list[ScoredSpan] = []
-    open_label: str | None = None
-    first = 0
-    for i, tag in enumerate(path):
-        if inside[tag] and labels[tag] == open_label:
-            continue
+    results = []
+    for tokens, lo, hi in zip(token_lists, bounds[:-1].tolist(), bounds[1:].tolist()):
+        spans: list[ScoredSpan] = []
+        open_label: str | None = None
+        first = lo
+        for i in range(lo, hi):
+            tag = path_list[i]
+            if inside[tag] and labels[tag] == open_label:
+                continue
+            if open_label is not None:
+                spans.append(ScoredSpan(tokens[first - lo].start, tokens[i - 1 - lo].end, open_label,
+                                        min(chosen[first:i])))
+            open_label = None if inside[tag] else labels[tag]  # B-X opens a span; O, or an I-X continuing nothing, not
+            first = i
         if open_label is not None:
-            spans.append(ScoredSpan(tokens[first].start, tokens[i - 1].end, open_label, min(chosen[first:i])))
-        open_label = None if inside[tag] else labels[tag]  # B-X opens a span; O, or an I-X continuing nothing, not
-        first = i
-    if open_label is not None:
-        spans.append(ScoredSpan(tokens[first].start, tokens[-1].end, open_label, min(chosen[first:])))
-    return spans
+            spans.append(ScoredSpan(tokens[first - lo].start, tokens[-1].end, open_label, min(chosen[first:hi])))
+        results.append(spans)
+    return results

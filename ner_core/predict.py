@@ -11,7 +11,7 @@ import torch
 
 from ner_core.backends import BACKENDS, load_runner, torch_runner
 from ner_core.data import Example, split_lines
-from ner_core.decode import ScoredSpan, decode
+from ner_core.decode import ScoredSpan, decode_many
 from ner_core.models import Tagger, load_inputs, read_model_config
 from ner_core.spans import Token, tokenize
 
@@ -165,7 +165,7 @@ class Predictor:
         words = [[t.text for t in tokens] for _, _, tokens in lines]
         probs = self.probabilities(words, batch_size=batch_size)
         results: list[list[ScoredSpan]] = [[] for _ in texts]
-        for (i, offset, tokens), p in zip(lines, probs):
-            for s in decode(tokens, p, self.tag_names):
-                results[i].append(ScoredSpan(s.start + offset, s.end + offset, s.label, s.confidence))
+        decoded = decode_many([tokens for _, _, tokens in lines], probs, self.tag_names)
+        for (i, offset, _), spans in zip(lines, decoded):
+            results[i] += [ScoredSpan(s.start + offset, s.end + offset, s.label, s.confidence) for s in spans]
         return results

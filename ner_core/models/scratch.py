@@ -135,17 +135,16 @@ class ScratchInputs:
         char_ids = np.zeros((len(rows), n, c), dtype=np.int64)
         positions = np.zeros((len(rows), n), dtype=np.int64)
         segments = np.zeros((len(rows), n), dtype=np.int64)
-        for i, row in enumerate(rows):
-            at = 0
-            for k, prepared in enumerate(row, start=1):
-                end = at + prepared.cost
-                feats = prepared.words
-                word_ids[i, at:end] = [f[0] for f in feats]
-                shapes[i, at:end] = [f[1] for f in feats]
-                char_ids[i, at:end] = np.stack([f[2][:c] for f in feats]) if feats else 0
-                positions[i, at:end] = np.arange(prepared.cost)
-                segments[i, at:end] = k
-                at = end
+        for i, row in enumerate(rows):  # one assignment per array and row: this runs per recipe
+            feats = [f for prepared in row for f in prepared.words]
+            if not feats:
+                continue
+            costs = [prepared.cost for prepared in row]
+            word_ids[i, : len(feats)] = [f.word_id for f in feats]
+            shapes[i, : len(feats)] = [f.shape for f in feats]
+            char_ids[i, : len(feats)] = np.stack([f.chars[:c] for f in feats])
+            positions[i, : len(feats)] = [j for cost in costs for j in range(cost)]
+            segments[i, : len(feats)] = np.repeat(np.arange(1, len(row) + 1), costs)
         return {"word_ids": word_ids, "char_ids": char_ids, "shapes": shapes, "position_ids": positions,
                 "segment_ids": segments}
 

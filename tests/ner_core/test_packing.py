@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ner_core import export
-from ner_core.decode import decode, viterbi
+from ner_core.decode import decode, decode_many, viterbi
 from ner_core.export import export_onnx
 from ner_core.models import BertTagger, ScratchTagger, build_vocab
 from ner_core.predict import Predictor, pack_rows
@@ -96,3 +96,17 @@ def test_decode_equals_viterbi_then_chunking(seed) -> None:
         want = _reference_decode(tokens, probs, names)
         assert [g[:3] for g in got] == [w[:3] for w in want]
         assert [g[3] for g in got] == pytest.approx([w[3] for w in want])
+
+
+def test_decode_many_equals_decode_one_by_one() -> None:
+    names = tag_names()
+    rng = np.random.default_rng(7)
+    token_lists = [tokenize(" ".join(words)) for words in [*LINES, []]] * 3
+    rng.shuffle(token_lists)
+    probs = [rng.dirichlet(np.full(len(names), 0.2), size=len(t)).astype(np.float32) for t in token_lists]
+    together = decode_many(token_lists, probs, names)
+    assert together == [decode(t, p, names) for t, p in zip(token_lists, probs)]
+    assert [[(s.start, s.end, s.label) for s in spans] for spans in together] == \
+        [[s[:3] for s in _reference_decode(t, p, names)] for t, p in zip(token_lists, probs)]
+    with pytest.raises(ValueError, match="tokens but"):
+        decode_many([token_lists[0]], [probs[0][:-1] if len(probs[0]) else probs[1]], names)
