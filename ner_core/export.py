@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ner_core.backends import MANIFEST_FILE, ONNX_FILES, file_sha256
+from ner_core.graphs import pack_bert_graph, scratch_graph
 from ner_core.models import Tagger, load_tagger
 
 log = logging.getLogger(__name__)
@@ -28,10 +29,6 @@ class ExportError(RuntimeError):
     """The model could not be exported to ONNX."""
 
 
-PACKED_INPUTS = {
-    "bert": ("input_ids", "token_type_ids", "position_ids", "segment_ids", "first_subword"),
-    "scratch": ("word_ids", "char_ids", "shapes", "position_ids", "segment_ids"),
-}
 PACKED_TOLERANCE = 1e-3  # max probability difference between the packed graph and PyTorch on lines
 
 
@@ -82,87 +79,9 @@ def _export_scratch(tagger: Tagger, path: Path) -> None:
     import onnx
 
     try:
-        onnx.save(_scratch_graph(tagger), str(path))
+        onnx.save(scratch_graph(tagger, opset=OPSET), str(path))
     except Exception as e:  # weights or shapes the builder does not expect
         raise ExportError(f"ONNX export of the scratch tagger failed: {e}") from e
-
-
-def _scratch_graph(tagger: Tagger):
-    """The ONNX model computing softmax(tagger(word_ids, char_ids, shapes, position_ids,
-    segment_ids)) in eval mode (see ScratchTagger.forward and ScratchInputs.pack)."""
-    import numpy as np
-    from onnx import TensorProto, helper, numpy_helper
-
-    weights = {k: v.detach().float().numpy() for k, v in tagger.state_dict().items()}
-    heads, layers = tagger.hparams["heads"], tagger.hparams["layers"]
-    inits, nodes = [], []
-
-    def const(name: str, value) -> str:
-        inits.append(numpy_helper.from_array(np.asarray(value), name))
-        return name
-
-    def node(op: str, inputs: list[str], output: str, domain: str = "", **attrs) -> str:
-        nodes.append(helper.make_node(op, inputs, [output], name=output, domain=domain, **attrs))
-        return output
-
-    def linear(x: str, prefix: str, out: str) -> str:  # x @ W^T + b
-        w = const(f"{prefix}.weight_t", weights[f"{prefix}.weight"].T.copy())
-        return node("Add", [node("MatMul", [x, w], f"{out}_mm"), const(f"{prefix}.bias", weights[f"{prefix}.bias"])],
-                    out)
-
-    def layer_norm(x: str, prefix: str, out: str, eps: float) -> str:
-        return node("LayerNormalization", [x, const(f"{prefix}.weight", weights[f"{prefix}.weight"]),
-                                           const(f"{prefix}.bias", weights[f"{prefix}.bias"])], out, axis=-1,
-                    epsilon=eps)
-
-    words = node("Gather", [const("word_embedding", weights["word_embedding.weight"]), "word_ids"], "words")
-    chars = node("Gather", [const("char_embedding", weights["char_embedding.weight"]), "char_ids"], "chars")
-    padded = node("Pad", [chars, const("char_pads", np.array([0, 0, 1, 0, 0, 0, 1, 0], dtype=np.int64))],
-                  "chars_padded")  # [B, W, C + 2, E]
-    axis2 = const("axis_2", np.array([2], dtype=np.int64))
-    shifted = [node("Slice", [padded, const(f"win{k}_start", np.array([k], dtype=np.int64)),
-                              const(f"win{k}_end", np.array([k - 2 if k < 2 else 2**62], dtype=np.int64)), axis2],
-                    f"chars_window{k}") for k in range(3)]
-    windows = node("Concat", shifted, "char_windows", axis=-1)  # [B, W, C, 3E]: chars t-1, t, t+1
-    conv = weights["char_cnn.weight"]  # [D/2, E, 3]
-    conv_w = const("char_cnn.weight_t", conv.transpose(2, 1, 0).reshape(-1, conv.shape[0]).copy())
-    conv_out = node("Add", [node("MatMul", [windows, conv_w], "char_conv_mm"),
-                            const("char_cnn.bias", weights["char_cnn.bias"])], "char_conv")
-    char_vec = node("ReduceMax", [conv_out], "char_vectors", axes=[2], keepdims=0)  # [B, W, D/2]
-    shapes = node("Gather", [const("shape_embedding", weights["shape_embedding.weight"]), "shapes"], "shape_vectors")
-    x = linear(node("Concat", [words, char_vec, shapes], "features", axis=-1), "project", "projected")
-    x = node("Add", [x, node("Gather", [const("position", weights["position.weight"]), "position_ids"], "positions")],
-             "embedded")
-    same = node("Equal", [node("Unsqueeze", ["segment_ids", axis2], "segment_column"),
-                          node("Unsqueeze", ["segment_ids", const("axis_1", np.array([1], dtype=np.int64))],
-                               "segment_row")], "same_segment")
-    mask = node("Cast", [same], "attention_mask", to=TensorProto.INT32)  # [B, W, W], 1 = may attend
-    for i in range(layers):
-        p = f"encoder.layers.{i}"
-        eps = tagger.encoder.layers[i].norm1.eps
-        h = layer_norm(x, f"{p}.norm1", f"l{i}_norm1", eps)
-        qkv_w = const(f"{p}.qkv_weight", weights[f"{p}.self_attn.in_proj_weight"].T.copy())  # [D, 3D]: q | k | v
-        qkv_b = const(f"{p}.qkv_bias", weights[f"{p}.self_attn.in_proj_bias"])
-        attended = node("Attention", [h, qkv_w, qkv_b, mask], f"l{i}_attention", domain="com.microsoft",
-                        num_heads=heads)
-        x = node("Add", [x, linear(attended, f"{p}.self_attn.out_proj", f"l{i}_attention_out")], f"l{i}_residual1")
-        h = layer_norm(x, f"{p}.norm2", f"l{i}_norm2", eps)
-        hidden = node("Relu", [linear(h, f"{p}.linear1", f"l{i}_ff1")], f"l{i}_relu")
-        x = node("Add", [x, linear(hidden, f"{p}.linear2", f"l{i}_ff2")], f"l{i}_residual2")
-    logits = linear(layer_norm(x, "norm", "final_norm", tagger.norm.eps), "head", "logits")
-    node("Softmax", [logits], "probabilities", axis=-1)
-
-    def int_input(name: str, dims: list[str]):
-        return helper.make_tensor_value_info(name, TensorProto.INT64, dims)
-
-    graph = helper.make_graph(
-        nodes, "scratch_tagger",
-        [int_input("word_ids", ["batch", "words"]), int_input("char_ids", ["batch", "words", "chars"]),
-         int_input("shapes", ["batch", "words"]), int_input("position_ids", ["batch", "words"]),
-         int_input("segment_ids", ["batch", "words"])],
-        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", "words", len(tagger.tag_names)])],
-        inits)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)])
 
 
 def _optimize_bert(tagger: Tagger, path: Path) -> None:
@@ -178,54 +97,6 @@ def _optimize_bert(tagger: Tagger, path: Path) -> None:
     model = optimizer.optimize_model(str(path), model_type="bert", num_heads=config.num_attention_heads,
                                      hidden_size=config.hidden_size, opt_level=0, optimization_options=options)
     model.save_model_to_file(str(path))
-
-
-def _pack_bert(path: Path) -> bool:
-    """Rewrite a fused BERT graph to read packed rows: position_ids go to the fused
-    embedding, and the attention mask becomes block-diagonal (a token attends to its own
-    segment only). False, graph untouched, when the graph is not in the fused form."""
-    import numpy as np
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    model = onnx.load(str(path))
-    graph = model.graph
-    embeds = [n for n in graph.node if n.op_type == "EmbedLayerNormalization"]
-    attentions = [n for n in graph.node if n.op_type == "Attention"]
-    if len(embeds) != 1 or not attentions or len(embeds[0].output) < 2 \
-            or any(len(a.input) < 4 or a.input[3] != embeds[0].output[1] for a in attentions) \
-            or "attention_mask" not in [i.name for i in graph.input]:
-        return False
-    graph.input.remove(next(i for i in graph.input if i.name == "attention_mask"))
-    graph.input.extend(helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "subwords"])
-                       for name in ("position_ids", "segment_ids"))
-    graph.initializer.extend([numpy_helper.from_array(np.array([2], dtype=np.int64), "packed_axis_2"),
-                              numpy_helper.from_array(np.array([1], dtype=np.int64), "packed_axis_1")])
-    new_nodes = [
-        helper.make_node("Cast", ["position_ids"], ["packed_position_ids"], to=TensorProto.INT32),
-        helper.make_node("Unsqueeze", ["segment_ids", "packed_axis_2"], ["packed_segment_column"]),
-        helper.make_node("Unsqueeze", ["segment_ids", "packed_axis_1"], ["packed_segment_row"]),
-        helper.make_node("Equal", ["packed_segment_column", "packed_segment_row"], ["packed_same_segment"]),
-        helper.make_node("Cast", ["packed_same_segment"], ["packed_mask"], to=TensorProto.INT32),  # [B, S, S]
-    ]
-    embed = embeds[0]
-    inputs = list(embed.input) + [""] * (9 - len(embed.input))
-    inputs[7], inputs[8] = "", "packed_position_ids"  # no mask; explicit positions
-    del embed.input[:]
-    embed.input.extend(inputs)
-    for attention in attentions:
-        attention.input[3] = "packed_mask"
-    while True:  # drop what only the old mask fed
-        used = {i for n in graph.node for i in n.input} | {o.name for o in graph.output}
-        dead = [n for n in graph.node if n.op_type != "EmbedLayerNormalization" and not set(n.output) & used]
-        if not dead:
-            break
-        for node in dead:
-            graph.node.remove(node)
-    for i, node in enumerate(new_nodes):
-        graph.node.insert(i, node)
-    onnx.save(model, str(path))
-    return True
 
 
 def _packed_difference(tagger: Tagger, path: Path) -> float:
@@ -269,7 +140,7 @@ def _optimize_and_pack_bert(tagger: Tagger, path: Path, directory: Path) -> str:
         return "lines"
     lines = path.with_suffix(".lines.onnx")
     shutil.copyfile(path, lines)
-    if _pack_bert(path):
+    if pack_bert_graph(path):
         difference = _packed_difference(tagger, path)
         if difference < PACKED_TOLERANCE:
             lines.unlink()

@@ -65,7 +65,7 @@ def test_scratch_packed_rows_equal_lines_one_by_one() -> None:
 def test_bert_falls_back_to_the_line_graph_when_it_cannot_pack(tiny_bert_dir, tmp_path, monkeypatch) -> None:
     tagger = BertTagger.pretrained(str(tiny_bert_dir), tag_names()).eval()
     tagger.save(tmp_path / "model")
-    monkeypatch.setattr(export, "_pack_bert", lambda path: False)
+    monkeypatch.setattr(export, "pack_bert_graph", lambda path: False)
     export_onnx(tmp_path / "model", tagger=tagger, int8=False)
     onnx_p = Predictor.load(tmp_path / "model", backend="onnx-fp32")
     assert onnx_p.layout == "lines"
