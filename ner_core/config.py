@@ -21,6 +21,7 @@ class TrainConfig:
 
     tagger: str = "bert"
     encoder: str | None = None  # model id or directory; None = the embedded MiniLM
+    encoder_layers: int = 0  # bert: keep the encoder's first N layers (0 = all)
     epochs: int = 0  # 0 = the tagger's default
     batch_size: int = 16
     learning_rate: float = 0.0  # 0 = the tagger's default
@@ -53,8 +54,8 @@ class TrainConfig:
         for name in ("batch_size", "threads", "layers", "heads", "d_model"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.epochs < 0 or self.learning_rate < 0:
-            raise ValueError("epochs and learning_rate must not be negative")
+        if self.epochs < 0 or self.learning_rate < 0 or self.encoder_layers < 0:
+            raise ValueError("epochs, learning_rate and encoder_layers must not be negative")
         if not 0 <= self.dropout < 1 or not 0 <= self.word_dropout < 1:
             raise ValueError("dropout and word_dropout must be in [0, 1)")
         if self.d_model % self.heads:

@@ -25,7 +25,7 @@ def build_tagger(config: TrainConfig, tag_names: Sequence[str], train_words: Seq
     """A fresh tagger of config.tagger; the scratch (and distilled student) vocabulary
     comes from train_words."""
     if config.tagger == "bert":
-        return BertTagger.pretrained(config.encoder, tag_names, dropout=config.dropout)
+        return BertTagger.pretrained(config.encoder, tag_names, dropout=config.dropout, layers=config.encoder_layers)
     words, chars = build_vocab(train_words)
     return ScratchTagger(words, chars, tag_names, d_model=config.d_model, layers=config.layers,
                          heads=config.heads, char_dim=config.char_dim, dropout=config.dropout,

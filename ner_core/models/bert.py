@@ -181,15 +181,24 @@ class BertTagger(Tagger):
         self.head = nn.Linear(encoder.config.hidden_size, len(tag_names))
 
     @classmethod
-    def pretrained(cls, name_or_dir: str, tag_names: Sequence[str], *, dropout: float = 0.1) -> "BertTagger":
-        """A tagger on a pretrained encoder (model id or directory) with a fresh head."""
-        from transformers import AutoModel
+    def pretrained(cls, name_or_dir: str, tag_names: Sequence[str], *, dropout: float = 0.1,
+                   layers: int = 0) -> "BertTagger":
+        """A tagger on a pretrained encoder (model id or directory) with a fresh head;
+        layers > 0 keeps only the encoder's first that many layers (faster, usually less
+        accurate)."""
+        from transformers import AutoConfig, AutoModel
 
         tokenizer = load_tokenizer(name_or_dir)
+        kwargs = {}
+        if layers:
+            available = getattr(AutoConfig.from_pretrained(name_or_dir), "num_hidden_layers", None)
+            if available is None or not 0 < layers <= available:
+                raise EncoderLoadError(f"{name_or_dir!r} has {available} layers; cannot keep {layers}")
+            kwargs["num_hidden_layers"] = layers
         try:
-            encoder = AutoModel.from_pretrained(name_or_dir, add_pooling_layer=False)
+            encoder = AutoModel.from_pretrained(name_or_dir, add_pooling_layer=False, **kwargs)
         except TypeError:  # encoders without a pooling layer option
-            encoder = AutoModel.from_pretrained(name_or_dir)
+            encoder = AutoModel.from_pretrained(name_or_dir, **kwargs)
         except OSError as e:
             raise EncoderLoadError(f"cannot load encoder weights from {name_or_dir!r}: {e}") from e
         return cls(encoder, tokenizer, tag_names, dropout=dropout)

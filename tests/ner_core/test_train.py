@@ -138,3 +138,16 @@ def test_a_recipe_trained_model_predicts_whole_recipes(toy_examples, tmp_path) -
     assert predictor.predict([text]) == before
     for s in before[0]:
         assert 0 <= s.start < s.end <= len(text)
+
+
+def test_bert_can_keep_its_first_layers_only(tiny_bert_dir, tmp_path) -> None:
+    from ner_core.models import BertTagger, load_tagger
+    from ner_core.models.bert import EncoderLoadError
+    from ner_core.spans import tag_names
+
+    tagger = BertTagger.pretrained(str(tiny_bert_dir), tag_names(), layers=1)
+    assert len(tagger.encoder.encoder.layer) == 1
+    tagger.save(tmp_path / "cut")
+    assert len(load_tagger(tmp_path / "cut").encoder.encoder.layer) == 1  # the saved config says 1
+    with pytest.raises(EncoderLoadError, match="has 2 layers; cannot keep 3"):
+        BertTagger.pretrained(str(tiny_bert_dir), tag_names(), layers=3)
