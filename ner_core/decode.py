@@ -84,10 +84,11 @@ def decode(tokens: Sequence[Token], probs: np.ndarray, tag_names: Sequence[str])
 
 
 def decode_many(token_lists: Sequence[Sequence[Token]], probs_list: Sequence[np.ndarray],
-                tag_names: Sequence[str]) -> list[list[ScoredSpan]]:
-    """decode for several sentences at once: the greedy paths of all of them come from one
-    argmax, and only a sentence whose greedy path breaks IOB2 goes through Viterbi. The
-    chunking is seqeval's strict IOB2 (as spans.tags_to_spans), on tag ids."""
+                tag_names: Sequence[str], *, offsets: Sequence[int] | None = None) -> list[list[ScoredSpan]]:
+    """decode for several sentences at once (each sentence's spans shifted by its offset,
+    default 0): the greedy paths of all of them come from one argmax, and only a sentence
+    whose greedy path breaks IOB2 goes through Viterbi. The chunking is seqeval's strict
+    IOB2 (as spans.tags_to_spans), on tag ids."""
     for tokens, probs in zip(token_lists, probs_list, strict=True):
         if len(tokens) != len(probs):
             raise ValueError(f"{len(tokens)} tokens but {len(probs)} rows of probabilities")
@@ -112,7 +113,8 @@ def decode_many(token_lists: Sequence[Sequence[Token]], probs_list: Sequence[np.
     chosen = every[np.arange(len(path_list)), path_list].tolist()
     labels, inside = _tag_parts(names)
     results = []
-    for tokens, lo, hi in zip(token_lists, bounds[:-1].tolist(), bounds[1:].tolist()):
+    for tokens, lo, hi, shift in zip(token_lists, bounds[:-1].tolist(), bounds[1:].tolist(),
+                                     offsets or [0] * len(token_lists)):
         spans: list[ScoredSpan] = []
         open_label: str | None = None
         first = lo
@@ -121,11 +123,12 @@ def decode_many(token_lists: Sequence[Sequence[Token]], probs_list: Sequence[np.
             if inside[tag] and labels[tag] == open_label:
                 continue
             if open_label is not None:
-                spans.append(ScoredSpan(tokens[first - lo].start, tokens[i - 1 - lo].end, open_label,
-                                        min(chosen[first:i])))
+                spans.append(ScoredSpan(tokens[first - lo].start + shift, tokens[i - 1 - lo].end + shift,
+                                        open_label, min(chosen[first:i])))
             open_label = None if inside[tag] else labels[tag]  # B-X opens a span; O, or an I-X continuing nothing, not
             first = i
         if open_label is not None:
-            spans.append(ScoredSpan(tokens[first - lo].start, tokens[-1].end, open_label, min(chosen[first:hi])))
+            spans.append(ScoredSpan(tokens[first - lo].start + shift, tokens[-1].end + shift, open_label,
+                                    min(chosen[first:hi])))
         results.append(spans)
     return results

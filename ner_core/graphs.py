@@ -53,19 +53,37 @@ def _block_mask(b: _Builder, segments: str) -> str:
 
 
 def _char_vectors(b: _Builder) -> str:
-    """The char CNN (kernel 3, padding 1, max over characters) as one matrix product over
-    3-character windows: [B, W, C] char ids -> [B, W, D/2]."""
-    chars = b.node("Gather", [b.const("char_embedding", b.weights["char_embedding.weight"]), "char_ids"], "chars")
-    padded = b.node("Pad", [chars, b.int64("char_pads", [0, 0, 1, 0, 0, 0, 1, 0])], "chars_padded")  # [B,W,C+2,E]
+    """The char CNN (kernel 3, padding 1, max over characters): [B, W, C] char ids ->
+    [B, W, D/2]. A window's product with the kernel is a sum of three per-character
+    terms, so each kernel column times the char embeddings is a table looked up by the
+    previous, current and next character id (the padding id's row is zero)."""
+    embedding, conv = b.weights["char_embedding.weight"], b.weights["char_cnn.weight"]  # [V, E], [D/2, E, 3]
+    padded = b.node("Pad", ["char_ids", b.int64("char_pads", [0, 0, 1, 0, 0, 1])], "char_ids_padded")  # [B,W,C+2]
     axis = b.int64("char_axis", [2])
-    windows = [b.node("Slice", [padded, b.int64(f"window{k}_start", [k]),
-                                b.int64(f"window{k}_end", [k - 2 if k < 2 else 2**62]), axis], f"chars_shift{k}")
-               for k in range(3)]
-    conv = b.weights["char_cnn.weight"]  # [D/2, E, 3] -> [3E, D/2], rows ordered (offset, channel)
-    kernel = b.const("char_cnn.weight_t", conv.transpose(2, 1, 0).reshape(-1, conv.shape[0]).copy())
-    product = b.node("MatMul", [b.node("Concat", windows, "char_windows", axis=-1), kernel], "char_conv_mm")
-    conv_out = b.node("Add", [product, b.const("char_cnn.bias", b.weights["char_cnn.bias"])], "char_conv")
+    terms = []
+    for k in range(3):  # k = 0: the previous character, 1: this one, 2: the next one
+        ids = b.node("Slice", [padded, b.int64(f"window{k}_start", [k]),
+                               b.int64(f"window{k}_end", [k - 2 if k < 2 else 2**62]), axis], f"char_ids_shift{k}")
+        table = b.const(f"char_cnn.table{k}", embedding @ conv[:, :, k].T)  # [V, D/2]
+        terms.append(b.node("Gather", [table, ids], f"char_term{k}"))
+    conv_out = b.node("Add", [b.node("Add", terms[:2], "char_terms01"), terms[2]], "char_terms")
+    conv_out = b.node("Add", [conv_out, b.const("char_cnn.bias", b.weights["char_cnn.bias"])], "char_conv")
     return b.node("ReduceMax", [conv_out], "char_vectors", axes=[2], keepdims=0)
+
+
+def _embedded(b: _Builder, d_model: int) -> str:
+    """project(word ⊕ char ⊕ shape) + position, [B, W, D]. The projection is split by
+    input block; the word and shape blocks fold into their embedding tables."""
+    w = b.weights["project.weight"]  # [D, D + 16]: columns word | char | shape
+    half = d_model // 2
+    words = b.node("Gather", [b.const("word_table", b.weights["word_embedding.weight"] @ w[:, :half].T), "word_ids"],
+                   "word_vectors")
+    shape_table = b.weights["shape_embedding.weight"] @ w[:, d_model:].T + b.weights["project.bias"]
+    shapes = b.node("Gather", [b.const("shape_table", shape_table), "shapes"], "shape_vectors")
+    chars = b.node("MatMul", [_char_vectors(b), b.const("char_project", w[:, half:d_model].T.copy())], "char_projected")
+    positions = b.node("Gather", [b.const("position", b.weights["position.weight"]), "position_ids"], "positions")
+    x = b.node("Add", [b.node("Add", [words, shapes], "word_shape"), chars], "projected")
+    return b.node("Add", [x, positions], "embedded")
 
 
 def _encoder_layer(b: _Builder, x: str, mask: str, i: int, *, heads: int, eps: float) -> str:
@@ -86,12 +104,7 @@ def scratch_graph(tagger: Tagger, *, opset: int) -> onnx.ModelProto:
     """The ONNX model computing softmax(ScratchTagger.forward) on packed rows
     (ScratchInputs.pack), eval mode, built from the tagger's weights."""
     b = _Builder({k: v.detach().float().numpy() for k, v in tagger.state_dict().items()})
-    words = b.node("Gather", [b.const("word_embedding", b.weights["word_embedding.weight"]), "word_ids"], "words")
-    shapes = b.node("Gather", [b.const("shape_embedding", b.weights["shape_embedding.weight"]), "shapes"],
-                    "shape_vectors")
-    features = b.node("Concat", [words, _char_vectors(b), shapes], "features", axis=-1)
-    positions = b.node("Gather", [b.const("position", b.weights["position.weight"]), "position_ids"], "positions")
-    x = b.node("Add", [b.linear(features, "project", "projected"), positions], "embedded")  # [B, W, D]
+    x = _embedded(b, tagger.hparams["d_model"])
     mask = _block_mask(b, "segment_ids")
     for i, layer in enumerate(tagger.encoder.layers):
         x = _encoder_layer(b, x, mask, i, heads=tagger.hparams["heads"], eps=layer.norm1.eps)

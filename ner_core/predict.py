@@ -45,17 +45,19 @@ def pack_rows(costs: Sequence[int], budget: int) -> list[list[int]]:
     decreasing; a sentence over the budget gets a row of its own). Empty sentences are
     left out."""
     rows: list[list[int]] = []
-    by_room: dict[int, list[int]] = {}  # room left -> rows with exactly that room
+    by_room: dict[int, list[int]] = {}  # room left -> rows with exactly that room (no empty lists)
     for i in sorted(range(len(costs)), key=lambda i: -costs[i]):
         cost = costs[i]
         if cost <= 0:
             continue
-        fit = next((room for room in range(cost, budget + 1) if by_room.get(room)), None)
+        fit = min((room for room in by_room if room >= cost), default=None)
         if fit is None:
             rows.append([i])
             row, room = len(rows) - 1, budget - cost
         else:
             row = by_room[fit].pop()
+            if not by_room[fit]:
+                del by_room[fit]
             rows[row].append(i)
             room = fit - cost
         if room > 0:
@@ -89,30 +91,36 @@ def tagging_units(text: str, unit: str) -> list[tuple[int, str]]:
     """(offset, text) pieces a model tags at once: each non-blank line (a line of more
     than MAX_UNIT_WORDS words in pieces of that many), or, for models trained on recipes,
     runs of whole lines of at most MAX_UNIT_WORDS words."""
-    pieces: list[tuple[int, str, int]] = []  # (offset, text, words)
+    return [(offset, piece) for offset, piece, _ in tokenized_units(text, unit)]
+
+
+def tokenized_units(text: str, unit: str) -> list[tuple[int, str, list[Token]]]:
+    """tagging_units with each piece's tokens (offsets relative to the piece)."""
+    pieces: list[tuple[int, str, list[Token]]] = []
     for line in split_lines(Example(text)):
         tokens = tokenize(line.example.text)
         if len(tokens) <= MAX_UNIT_WORDS:
-            pieces.append((line.offset, line.example.text, len(tokens)))
+            pieces.append((line.offset, line.example.text, tokens))
             continue
         for k in range(0, len(tokens), MAX_UNIT_WORDS):
             chunk = tokens[k : k + MAX_UNIT_WORDS]
             start, end = chunk[0].start, chunk[-1].end
-            pieces.append((line.offset + start, line.example.text[start:end], len(chunk)))
+            pieces.append((line.offset + start, line.example.text[start:end],
+                           [Token(t.text, t.start - start, t.end - start) for t in chunk]))
     if unit == "lines":
-        return [(offset, piece) for offset, piece, _ in pieces]
-    units: list[tuple[int, str]] = []
+        return pieces
+    units: list[tuple[int, str, list[Token]]] = []
     start: int | None = None
     end = words = 0
-    for offset, piece, n in pieces:
-        if start is not None and words + n > MAX_UNIT_WORDS:
-            units.append((start, text[start:end]))
+    for offset, piece, tokens in pieces:
+        if start is not None and words + len(tokens) > MAX_UNIT_WORDS:
+            units.append((start, text[start:end], tokenize(text[start:end])))
             start = None
         if start is None:
             start, words = offset, 0
-        end, words = offset + len(piece), words + n
+        end, words = offset + len(piece), words + len(tokens)
     if start is not None:
-        units.append((start, text[start:end]))
+        units.append((start, text[start:end], tokenize(text[start:end])))
     return units
 
 
@@ -160,12 +168,13 @@ class Predictor:
         are tagged by line (or by recipe, as the model was trained), in length-sorted batches."""
         lines: list[tuple[int, int, list[Token]]] = []  # (text index, offset, tokens)
         for i, text in enumerate(texts):
-            for offset, piece in tagging_units(text, self.unit):
-                lines.append((i, offset, tokenize(piece)))
+            for offset, _, tokens in tokenized_units(text, self.unit):
+                lines.append((i, offset, tokens))
         words = [[t.text for t in tokens] for _, _, tokens in lines]
         probs = self.probabilities(words, batch_size=batch_size)
         results: list[list[ScoredSpan]] = [[] for _ in texts]
-        decoded = decode_many([tokens for _, _, tokens in lines], probs, self.tag_names)
-        for (i, offset, _), spans in zip(lines, decoded):
-            results[i] += [ScoredSpan(s.start + offset, s.end + offset, s.label, s.confidence) for s in spans]
+        decoded = decode_many([tokens for _, _, tokens in lines], probs, self.tag_names,
+                              offsets=[offset for _, offset, _ in lines])
+        for (i, _, _), spans in zip(lines, decoded):
+            results[i] += spans
         return results

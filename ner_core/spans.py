@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 LABELS: tuple[str, ...] = (
     "FOOD",
@@ -35,9 +35,9 @@ class Span:
             raise ValueError(f"span offsets must satisfy 0 <= start < end, got {self.start}..{self.end}")
 
 
-@dataclass(frozen=True)
-class Token:
-    """A word of the recipe-aware tokenizer with its half-open character offsets."""
+class Token(NamedTuple):
+    """A word of the recipe-aware tokenizer with its half-open character offsets (a
+    tuple: prediction makes one per word of every text it tags)."""
 
     text: str
     start: int
