@@ -85,41 +85,24 @@ def decode(tokens: Sequence[Token], probs: np.ndarray, tag_names: Sequence[str])
 
 def decode_many(token_lists: Sequence[Sequence[Token]], probs_list: Sequence[np.ndarray],
                 tag_names: Sequence[str], *, offsets: Sequence[int] | None = None) -> list[list[ScoredSpan]]:
-    """decode for several sentences at once (each sentence's spans shifted by its offset,
-    default 0): the greedy paths of all of them come from one argmax, and only a sentence
-    whose greedy path breaks IOB2 goes through Viterbi. The chunking is seqeval's strict
-    IOB2 (as spans.tags_to_spans), on tag ids."""
+    """decode for several sentences at once, each sentence's spans shifted by its offset
+    (default 0). Chunking is seqeval's strict IOB2 (as spans.tags_to_spans), on tag ids."""
     for tokens, probs in zip(token_lists, probs_list, strict=True):
         if len(tokens) != len(probs):
             raise ValueError(f"{len(tokens)} tokens but {len(probs)} rows of probabilities")
     names = tuple(tag_names)
-    lengths = [len(p) for p in probs_list]
-    if not sum(lengths):
+    bounds = np.cumsum([0, *(len(p) for p in probs_list)]).tolist()
+    if not bounds[-1]:
         return [[] for _ in token_lists]
-    every = np.concatenate([p for p in probs_list if len(p)])  # [N, T]
-    path = every.argmax(axis=1)  # argmax of probabilities = argmax of log-probabilities
-    start, trans = _transitions(names)
-    bounds = np.cumsum([0, *lengths])
-    broken = np.zeros(len(path) + 1, dtype=np.int64)  # prefix sums of illegal steps
-    steps = trans[path[:-1], path[1:]] != 0
-    steps[bounds[1:-1][bounds[1:-1] < len(path)] - 1] = False  # a line's first tag follows nothing
-    broken[2:] = np.cumsum(steps)
-    firsts = bounds[:-1][np.asarray(lengths) > 0]
-    bad_start = set(firsts[start[path[firsts]] != 0].tolist())
-    path_list = path.tolist()
-    for i, (lo, hi) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
-        if hi > lo and (lo in bad_start or broken[hi] - broken[lo + 1] > 0):
-            path_list[lo:hi] = viterbi(np.log(np.clip(probs_list[i], 1e-12, 1.0)), names)
-    chosen = every[np.arange(len(path_list)), path_list].tolist()
+    path, chosen = _best_paths(probs_list, bounds, names)
     labels, inside = _tag_parts(names)
     results = []
-    for tokens, lo, hi, shift in zip(token_lists, bounds[:-1].tolist(), bounds[1:].tolist(),
-                                     offsets or [0] * len(token_lists)):
+    for tokens, lo, hi, shift in zip(token_lists, bounds[:-1], bounds[1:], offsets or [0] * len(token_lists)):
         spans: list[ScoredSpan] = []
         open_label: str | None = None
         first = lo
         for i in range(lo, hi):
-            tag = path_list[i]
+            tag = path[i]
             if inside[tag] and labels[tag] == open_label:
                 continue
             if open_label is not None:
@@ -132,3 +115,20 @@ def decode_many(token_lists: Sequence[Sequence[Token]], probs_list: Sequence[np.
                                     min(chosen[first:hi])))
         results.append(spans)
     return results
+
+
+def _best_paths(probs_list: Sequence[np.ndarray], bounds: list[int],
+                names: tuple[str, ...]) -> tuple[list[int], list[float]]:
+    """(tag ids, their probabilities) of all sentences end to end: one argmax for all,
+    Viterbi only for a sentence whose greedy path breaks IOB2 (it rarely does)."""
+    every = np.concatenate([p for p in probs_list if len(p)])  # [N, T]
+    greedy = every.argmax(axis=1)  # argmax of probabilities = argmax of log-probabilities
+    start, trans = _transitions(names)
+    illegal = np.zeros(len(greedy) + 1, dtype=np.int64)  # illegal[k]: illegal steps among pairs before k - 1
+    illegal[2:] = np.cumsum(trans[greedy[:-1], greedy[1:]] != 0)
+    path = greedy.tolist()
+    for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+        # steps inside [lo, hi) are the pairs (lo, lo + 1) ... (hi - 2, hi - 1)
+        if hi > lo and (start[path[lo]] != 0 or illegal[hi] > illegal[lo + 1]):
+            path[lo:hi] = viterbi(np.log(np.clip(probs_list[i], 1e-12, 1.0)), names)
+    return path, every[np.arange(len(path)), path].tolist()
