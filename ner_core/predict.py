@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -65,7 +65,18 @@ def pack_rows(costs: Sequence[int], budget: int) -> list[list[int]]:
     return rows
 
 
-def packed_probabilities(inputs, run: Run, sentences: Sequence[Sequence[str]], n_tags: int, *, row_budget: int,
+class PackingInputs(Protocol):
+    """A featurizer that can pack sentences into rows (BertInputs, ScratchInputs)."""
+
+    max_row: int  # positions a row may hold at most
+    row_budget: int  # positions per row to aim for
+
+    def prepare(self, sentences: Sequence[Sequence[str]]) -> list: ...  # items with a .cost
+
+    def pack(self, rows: Sequence[Sequence]) -> dict[str, np.ndarray]: ...
+
+
+def packed_probabilities(inputs: PackingInputs, run: Run, sentences: Sequence[Sequence[str]], n_tags: int, *, row_budget: int,
                          rows_per_run: int) -> list[np.ndarray]:
     """tag_probabilities for a graph that reads packed rows: sentences share rows of at
     most row_budget positions (sub-words or words) and attend only to themselves."""
