@@ -120,3 +120,14 @@ def test_retrain_can_queue_a_distilled_run(factory, app, monkeypatch) -> None:
     with factory() as session:
         (run,) = active_runs(session)
         assert run.tagger == "distilled" and run.config["teacher"] is None  # the worker picks the active BERT
+
+
+def test_bert_can_keep_fewer_encoder_layers(factory, app) -> None:
+    at = app("train")
+    at.radio[0].set_value("bert")
+    next(n for n in at.number_input if "encoder layers" in n.label).set_value(4)
+    retrain_button(at).click()
+    at.run()
+    with factory() as session:
+        (run,) = list_runs(session)
+        assert (run.tagger, run.config["encoder_layers"]) == ("bert", 4)
