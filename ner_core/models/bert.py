@@ -100,11 +100,13 @@ class BertInputs:
             self._per_word = self._check_per_word()
         if not self._per_word:
             return [self._from_tokenizer(list(s)) for s in sentences]
-        missing = sorted({w for s in sentences for w in s if w not in self._pieces})
+        words = {w for s in sentences for w in s}
+        missing = sorted(words - self._pieces.keys())
+        if len(self._pieces) + len(missing) > 200_000:  # bound the memo; keep what this call needs
+            self._pieces.clear()
+            missing = sorted(words)
         if missing:
             encoded = self.tokenizer([[w] for w in missing], is_split_into_words=True, add_special_tokens=False)
-            if len(self._pieces) > 200_000:
-                self._pieces.clear()
             self._pieces.update(zip(missing, encoded["input_ids"]))
         before, after = self._specials
         room = self.max_length - len(before) - len(after)
