@@ -25,6 +25,7 @@ from ner_core.config import TrainConfig
 from ner_core.data import Example, kfold_splits, read_tasteset, seed_split
 from ner_core.evaluate import evaluate, span_scores
 from ner_core.export import export_onnx
+from ner_core.models import read_model_config
 from ner_core.models.base import METRICS_FILE, WEIGHTS_FILE
 from ner_core.predict import Predictor
 from ner_core.spans import LABELS
@@ -169,7 +170,7 @@ def run_fold(fold: Fold, config: TrainConfig, *, model: str, split: str, backend
 def score_saved(directory: Path, fold: Fold, backends: Sequence[str], *, threads: int) -> list[dict]:
     """Rows for a model saved by an earlier run on this fold, re-exported first (so the
     current export code is measured); training time comes from its metrics.json."""
-    config = json.loads((directory / "config.json").read_text())
+    config = read_model_config(directory)
     train_config = config.get("train_config", {})
     if any(b.startswith("onnx") for b in backends):
         export_onnx(directory)

@@ -68,22 +68,20 @@ def pack_rows(costs: Sequence[int], budget: int) -> list[list[int]]:
 class PackingInputs(Protocol):
     """A featurizer that can pack sentences into rows (BertInputs, ScratchInputs)."""
 
-    max_row: int  # positions a row may hold at most
-    row_budget: int  # positions per row to aim for
+    row_budget: int  # positions per row (a longer sentence gets a row of its own)
 
     def prepare(self, sentences: Sequence[Sequence[str]]) -> list: ...  # items with a .cost
 
     def pack(self, rows: Sequence[Sequence]) -> dict[str, np.ndarray]: ...
 
 
-def packed_probabilities(inputs: PackingInputs, run: Run, sentences: Sequence[Sequence[str]], n_tags: int, *, row_budget: int,
+def packed_probabilities(inputs: PackingInputs, run: Run, sentences: Sequence[Sequence[str]], n_tags: int, *,
                          rows_per_run: int) -> list[np.ndarray]:
     """tag_probabilities for a graph that reads packed rows: sentences share rows of at
-    most row_budget positions (sub-words or words) and attend only to themselves."""
+    most inputs.row_budget positions (sub-words or words) and attend only to themselves."""
     prepared = inputs.prepare(sentences)
     out: list[np.ndarray] = [np.zeros((0, n_tags), dtype=np.float32)] * len(sentences)
-    rows = pack_rows([p.cost if sentences[i] else 0 for i, p in enumerate(prepared)],
-                     min(row_budget, inputs.max_row))
+    rows = pack_rows([p.cost if sentences[i] else 0 for i, p in enumerate(prepared)], inputs.row_budget)
     costs = [sum(prepared[i].cost for i in row) for row in rows]
     for batch in length_batches(costs, rows_per_run):
         probs = run(inputs.pack([[prepared[i] for i in rows[r]] for r in batch]))  # [R, W, T]
@@ -171,7 +169,7 @@ class Predictor:
         """Tag probabilities [W, T] for each word list, in input order."""
         if self.layout == "packed":
             return packed_probabilities(self.encode, self.run, sentences, len(self.tag_names),
-                                        row_budget=self.encode.row_budget, rows_per_run=self.rows_per_run)
+                                        rows_per_run=self.rows_per_run)
         return tag_probabilities(self.encode, self.run, sentences, len(self.tag_names), batch_size=batch_size)
 
     def predict(self, texts: Sequence[str], *, batch_size: int = 64) -> list[list[ScoredSpan]]:

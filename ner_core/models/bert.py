@@ -39,6 +39,18 @@ def load_tokenizer(name_or_dir: str):
     return tokenizer
 
 
+def first_subwords(word_ids: Sequence[int | None], n_words: int) -> list[int]:
+    """Each word's first sub-word position from a tokenizer's word_ids(); 0 (the first
+    special token) for a word with no sub-word left (cut off, or tokenized to nothing)."""
+    first = [0] * n_words
+    seen: set[int] = set()
+    for position, word in enumerate(word_ids):
+        if word is not None and word not in seen:
+            seen.add(word)
+            first[word] = position
+    return first
+
+
 class Prepared(NamedTuple):
     """A sentence ready for packing: its sub-word ids (special tokens included) and the
     position of each word's first sub-word (0, the first special token, for a word that
@@ -59,7 +71,6 @@ class BertInputs:
     def __init__(self, tokenizer, max_length: int = 512) -> None:
         self.tokenizer = tokenizer
         self.max_length = max_length
-        self.max_row = max_length
         # Sub-words per packed row. A TASTEset recipe is ~52; attention costs a row's length
         # squared whatever the mask: on the seed split, int8, rows of 32 ran batched
         # prediction 1.5x faster than rows of 128, and batch 1 as fast.
@@ -83,11 +94,7 @@ class BertInputs:
         mask = torch.zeros(len(words), n_words, dtype=torch.bool)
         for i, sentence in enumerate(words):
             mask[i, : len(sentence)] = True
-            seen: set[int] = set()
-            for position, word in enumerate(batch.word_ids(i)):
-                if word is not None and word not in seen:
-                    seen.add(word)
-                    first[i, word] = position
+            first[i, : len(sentence)] = torch.tensor(first_subwords(batch.word_ids(i), len(sentence)))
         inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
         return {**inputs, "first_subword": first, "word_mask": mask}
 
@@ -100,6 +107,10 @@ class BertInputs:
             self._per_word = self._check_per_word()
         if not self._per_word:
             return [self._from_tokenizer(list(s)) for s in sentences]
+        return self._from_pieces(sentences)
+
+    def _from_pieces(self, sentences: Sequence[Sequence[str]]) -> list[Prepared]:
+        """prepare from memoized per-word pieces and the special tokens around them."""
         words = {w for s in sentences for w in s}
         missing = sorted(words - self._pieces.keys())
         if len(self._pieces) + len(missing) > 200_000:  # bound the memo; keep what this call needs
@@ -123,29 +134,20 @@ class BertInputs:
 
     def _from_tokenizer(self, words: list[str]) -> Prepared:
         encoded = self.tokenizer(words, is_split_into_words=True, truncation=True, max_length=self.max_length)
-        first = [0] * len(words)
-        seen: set[int] = set()
-        for position, word in enumerate(encoded.word_ids()):
-            if word is not None and word not in seen:
-                seen.add(word)
-                first[word] = position
-        return Prepared(len(encoded["input_ids"]), encoded["input_ids"], first)
+        return Prepared(len(encoded["input_ids"]), encoded["input_ids"], first_subwords(encoded.word_ids(), len(words)))
 
     def _check_per_word(self) -> bool:
         """True when tokenizing word by word (memoized) gives exactly the tokenizer's ids."""
-        sample = self.tokenizer(["x"], is_split_into_words=True)
+        sample = self.tokenizer(["x"], is_split_into_words=True)["input_ids"]
         bare = self.tokenizer(["x"], is_split_into_words=True, add_special_tokens=False)["input_ids"]
-        ids = sample["input_ids"]
-        at = next((i for i in range(len(ids)) if ids[i : i + len(bare)] == bare), None)
+        at = next((i for i in range(len(sample)) if sample[i : i + len(bare)] == bare), None)
         if at is None:
             return False
-        self._specials = (ids[:at], ids[at + len(bare):])
-        self._per_word = True
-        for words in _CHECK_SENTENCES:
-            if self.prepare([words])[0] != self._from_tokenizer(words):
-                self._pieces.clear()
-                return False
-        return True
+        self._specials = (sample[:at], sample[at + len(bare):])
+        if self._from_pieces(_CHECK_SENTENCES) == [self._from_tokenizer(w) for w in _CHECK_SENTENCES]:
+            return True
+        self._pieces.clear()
+        return False
 
     def pack(self, rows: Sequence[Sequence[Prepared]]) -> dict[str, np.ndarray]:
         """Inputs of the packed graph for rows of prepared sentences."""

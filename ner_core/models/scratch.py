@@ -67,7 +67,7 @@ class Prepared(NamedTuple):
     """A sentence ready for packing: its cost in row positions and its per-word data."""
 
     cost: int
-    words: Sequence
+    words: list[Features]
 
 
 class ScratchInputs:
@@ -111,7 +111,6 @@ class ScratchInputs:
                 "shapes": torch.from_numpy(shapes), "word_mask": torch.from_numpy(mask)}
 
     # Packed inference: several sentences share one row, each attending only to itself.
-    max_row = MAX_POSITIONS
     row_budget = 64  # words per row: a TASTEset recipe (~33 words) is one row at batch 1
 
     def prepare(self, sentences: Sequence[Sequence[str]]) -> list[Prepared]:
