@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
 import numpy as np
 import torch
 
-from ner_core.backends import BACKENDS, load_runner, torch_runner
+from ner_core.backends import BACKENDS, Runner, load_runner, torch_runner
 from ner_core.data import Example, split_lines
 from ner_core.decode import ScoredSpan, decode_many
 from ner_core.models import Tagger, load_inputs, read_model_config
@@ -75,21 +76,44 @@ class PackingInputs(Protocol):
     def pack(self, rows: Sequence[Sequence]) -> dict[str, np.ndarray]: ...
 
 
+def balanced_groups(costs: Sequence[int], parts: int) -> list[list[int]]:
+    """Indices of positive cost in at most ``parts`` groups of near-equal total cost
+    (longest first, each to the lightest group)."""
+    groups: list[list[int]] = [[] for _ in range(max(parts, 1))]
+    loads = [0] * len(groups)
+    for i in sorted(range(len(costs)), key=lambda i: -costs[i]):
+        if costs[i] > 0:
+            lightest = loads.index(min(loads))
+            groups[lightest].append(i)
+            loads[lightest] += costs[i]
+    return [group for group in groups if group]
+
+
 def packed_probabilities(inputs: PackingInputs, run: Run, sentences: Sequence[Sequence[str]], n_tags: int, *,
-                         rows_per_run: int) -> list[np.ndarray]:
+                         rows_per_run: int, pool: Executor | None = None, lanes: int = 1) -> list[np.ndarray]:
     """tag_probabilities for a graph that reads packed rows: sentences share rows of at
-    most inputs.row_budget positions (sub-words or words) and attend only to themselves."""
+    most inputs.row_budget positions (sub-words or words) and attend only to themselves.
+    With a pool, the sentences are split into ``lanes`` groups of equal cost, tagged at once."""
     prepared = inputs.prepare(sentences)
+    costs = [p.cost if sentences[i] else 0 for i, p in enumerate(prepared)]
     out: list[np.ndarray] = [np.zeros((0, n_tags), dtype=np.float32)] * len(sentences)
-    rows = pack_rows([p.cost if sentences[i] else 0 for i, p in enumerate(prepared)], inputs.row_budget)
-    costs = [sum(prepared[i].cost for i in row) for row in rows]
-    for batch in length_batches(costs, rows_per_run):
-        probs = run(inputs.pack([[prepared[i] for i in rows[r]] for r in batch]))  # [R, W, T]
-        for k, r in enumerate(batch):
-            at = 0
-            for i in rows[r]:
-                out[i] = probs[k, at : at + len(sentences[i])]
-                at += len(sentences[i])
+
+    def tag(group: list[int]) -> None:  # fills out[i] for the sentences of group
+        rows = [[group[k] for k in row] for row in pack_rows([costs[i] for i in group], inputs.row_budget)]
+        for batch in length_batches([sum(costs[i] for i in row) for row in rows], rows_per_run):
+            probs = run(inputs.pack([[prepared[i] for i in rows[r]] for r in batch]))  # [R, W, T]
+            for k, r in enumerate(batch):
+                at = 0
+                for i in rows[r]:
+                    out[i] = probs[k, at : at + len(sentences[i])]
+                    at += len(sentences[i])
+
+    groups = balanced_groups(costs, lanes if pool is not None else 1)
+    others = [pool.submit(tag, group) for group in groups[1:]] if pool is not None else []
+    for group in groups[:1]:
+        tag(group)
+    for other in others:
+        other.result()
     return out
 
 
@@ -138,16 +162,19 @@ class Predictor:
 
     rows_per_run = 16  # packed rows per ONNX Runtime call
 
-    def __init__(self, encode: Encode, run: Run, tag_names: Sequence[str], *, backend: str,
-                 directory: Path | None = None, unit: str = "lines", layout: str = "lines") -> None:
-        self.encode, self.run, self.tag_names = encode, run, list(tag_names)
-        self.backend, self.directory, self.unit, self.layout = backend, directory, unit, layout
+    def __init__(self, encode: Encode, runner: Runner, tag_names: Sequence[str], *, directory: Path | None = None,
+                 unit: str = "lines") -> None:
+        self.encode, self.run, self.tag_names = encode, runner.run, list(tag_names)
+        self.backend, self.layout, self.lanes = runner.backend, runner.layout, runner.lanes
+        self.directory, self.unit = directory, unit
+        # lanes - 1 helper threads; the calling thread takes the first group itself
+        self._pool = ThreadPoolExecutor(self.lanes - 1, thread_name_prefix="ner-lane") if self.lanes > 1 else None
 
     @classmethod
     def from_tagger(cls, tagger: Tagger, *, unit: str = "lines") -> "Predictor":
         """A PyTorch predictor around an in-memory tagger (switched to eval mode)."""
         tagger.eval()
-        return cls(tagger.encode, torch_runner(tagger), tagger.tag_names, backend="torch-fp32", unit=unit)
+        return cls(tagger.encode, Runner(torch_runner(tagger), "torch-fp32"), tagger.tag_names, unit=unit)
 
     @classmethod
     def load(cls, directory: str | Path, *, backend: str = "auto", threads: int | None = None) -> "Predictor":
@@ -158,18 +185,17 @@ class Predictor:
         directory = Path(directory)
         start = time.perf_counter()
         config = read_model_config(directory)
-        run, chosen, layout = load_runner(directory, backend, threads=threads)
+        runner = load_runner(directory, backend, threads=threads)
         unit = config.get("train_config", {}).get("unit", "lines")
-        predictor = cls(load_inputs(directory, config), run, config["tag_names"], backend=chosen, directory=directory,
-                        unit=unit, layout=layout)
-        log.info("loaded %s (%s) in %.2fs", directory, chosen, time.perf_counter() - start)
+        predictor = cls(load_inputs(directory, config), runner, config["tag_names"], directory=directory, unit=unit)
+        log.info("loaded %s (%s) in %.2fs", directory, runner.backend, time.perf_counter() - start)
         return predictor
 
     def probabilities(self, sentences: Sequence[Sequence[str]], *, batch_size: int = 64) -> list[np.ndarray]:
         """Tag probabilities [W, T] for each word list, in input order."""
         if self.layout == "packed":
             return packed_probabilities(self.encode, self.run, sentences, len(self.tag_names),
-                                        rows_per_run=self.rows_per_run)
+                                        rows_per_run=self.rows_per_run, pool=self._pool, lanes=self.lanes)
         return tag_probabilities(self.encode, self.run, sentences, len(self.tag_names), batch_size=batch_size)
 
     def predict(self, texts: Sequence[str], *, batch_size: int = 64) -> list[list[ScoredSpan]]:

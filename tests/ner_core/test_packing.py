@@ -11,7 +11,7 @@ from ner_core import export
 from ner_core.decode import decode, decode_many, viterbi
 from ner_core.export import export_onnx
 from ner_core.models import BertTagger, ScratchTagger, build_vocab
-from ner_core.predict import Predictor, pack_rows
+from ner_core.predict import Predictor, balanced_groups, pack_rows
 from ner_core.spans import Token, tag_names, tags_to_spans, tokenize
 
 LINES = [["2", "cups", "flour", ",", "sifted"], ["salt"], ["1", "(", "14.5", "-", "ounces", ")", "can", "tomatoes"],
@@ -27,6 +27,17 @@ def test_pack_rows_respects_the_budget_and_places_every_sentence_once() -> None:
     for row in rows:
         assert len(row) == 1 or sum(costs[i] for i in row) <= 32  # only an oversize one stands alone
     assert len(rows) <= sum(costs) / 32 * 1.2 + sum(c > 32 for c in costs)  # close to perfectly full
+
+
+@pytest.mark.parametrize("costs, parts, expected", [
+    ([5, 3, 3, 2], 2, [[0, 3], [1, 2]]),  # longest first, each to the lightest group
+    ([4, 0, 4], 2, [[0], [2]]),  # empty sentences are left out
+    ([4, 1], 3, [[0], [1]]),  # never an empty group
+    ([4, 1, 1], 1, [[0, 1, 2]]),
+    ([], 2, []),
+])
+def test_balanced_groups(costs, parts, expected) -> None:
+    assert balanced_groups(costs, parts) == expected
 
 
 def test_bert_prepare_matches_the_tokenizer(tiny_bert_dir) -> None:
@@ -72,6 +83,19 @@ def test_bert_falls_back_to_the_line_graph_when_it_cannot_pack(tiny_bert_dir, tm
     torch_p = Predictor.load(tmp_path / "model", backend="torch-fp32")
     for got, want in zip(onnx_p.probabilities(LINES), torch_p.probabilities(LINES)):
         np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_bert_lanes_give_what_one_lane_gives(tiny_bert_dir, tmp_path) -> None:
+    tagger = BertTagger.pretrained(str(tiny_bert_dir), tag_names()).eval()
+    tagger.save(tmp_path / "model")
+    export_onnx(tmp_path / "model", tagger=tagger, int8=False)
+    two = Predictor.load(tmp_path / "model", backend="onnx-fp32", threads=2)
+    one = Predictor.load(tmp_path / "model", backend="onnx-fp32", threads=1)
+    assert (two.layout, two.lanes, one.lanes) == ("packed", 2, 1)
+    lines = LINES * 7 + [[]]  # enough rows for several runs per lane; an empty line stays empty
+    for got, want in zip(two.probabilities(lines), one.probabilities(lines), strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    assert two.probabilities([[]])[0].shape == (0, len(tag_names()))
 
 
 def _reference_decode(tokens, probs, names):
