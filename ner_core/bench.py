@@ -149,11 +149,11 @@ def run_fold(fold: Fold, config: TrainConfig, *, model: str, split: str, backend
     training recipes (the held-out ones are never seen by either), unless ``teacher``
     names one already trained on this fold's training recipes."""
     with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp) if save_dir is None else (save_dir if split == "seed" else save_dir / f"fold{fold.name}")
+        base = Path(tmp) if save_dir is None else fold_directory(save_dir, fold, split)
         if model != "distilled":
             return train_and_score(fold, config, base, model=model, split=split, backends=backends)
         if teacher is not None:
-            teacher = teacher if split == "seed" else teacher / f"fold{fold.name}"
+            teacher = fold_directory(teacher, fold, split)
             rows = labelled_rows(score_backends(teacher, backends, fold.test, config.threads), model="teacher",
                                  split=split, fold=fold.name, train_seconds=0.0)
             config = dataclasses.replace(config, teacher=str(teacher))
@@ -167,7 +167,12 @@ def run_fold(fold: Fold, config: TrainConfig, *, model: str, split: str, backend
         return rows + train_and_score(fold, config, base / "student", model=model, split=split, backends=backends)
 
 
-def score_saved(directory: Path, fold: Fold, backends: Sequence[str], *, threads: int) -> list[dict]:
+def fold_directory(base: Path, fold: Fold, split: str) -> Path:
+    """Where a run with --save-dir base keeps (and --teacher / --score find) a fold's model."""
+    return base if split == "seed" else base / f"fold{fold.name}"
+
+
+def score_saved(directory: Path, fold: Fold, backends: Sequence[str], *, split: str, threads: int) -> list[dict]:
     """Rows for a model saved by an earlier run on this fold, re-exported first (so the
     current export code is measured); training time comes from its metrics.json."""
     config = read_model_config(directory)
@@ -180,7 +185,7 @@ def score_saved(directory: Path, fold: Fold, backends: Sequence[str], *, threads
     except (OSError, ValueError, KeyError):
         seconds = 0.0
     model = "distilled" if train_config.get("tagger") == "distilled" else config["kind"]
-    return labelled_rows(score_backends(directory, backends, fold.test, threads), model=model, split="seed",
+    return labelled_rows(score_backends(directory, backends, fold.test, threads), model=model, split=split,
                          fold=fold.name, train_seconds=seconds)
 
 
@@ -243,8 +248,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help=f"comma-separated from {', '.join(BACKENDS)}, or all")
     parser.add_argument("--save-dir", type=Path, help="keep the trained model directory here")
     parser.add_argument("--score", type=Path, metavar="MODEL_DIR",
-                        help="skip training: re-export and score a model this benchmark saved before (--save-dir) "
-                             "on the same --split (seed only)")
+                        help="skip training: re-export and score the model(s) this benchmark saved before "
+                             "(--save-dir) on the same --split (for kfold5, one fold<N> subdirectory per fold)")
     parser.add_argument("--json", type=Path, help="write the rows as JSON here")
     return parser.parse_args(argv)
 
@@ -267,16 +272,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser_error = f"unknown backend(s) {', '.join(sorted(unknown))}; choose from {', '.join(BACKENDS)}"
         raise SystemExit(parser_error)
     rows: list[dict] = []
-    if args.score:
-        if args.split != "seed":
-            raise SystemExit("--score needs --split seed (a kfold5 run saves one model per fold)")
-        rows = score_saved(args.score, folds[0], backends, threads=args.threads)
-        folds = []
-        for row in rows:
-            print(format_row(row), flush=True)
     for fold in folds:
-        for row in run_fold(fold, config, model=args.model, split=args.split, backends=backends,
-                            save_dir=args.save_dir, teacher=args.teacher):
+        if args.score:
+            fold_rows = score_saved(fold_directory(args.score, fold, args.split), fold, backends, split=args.split,
+                                    threads=args.threads)
+        else:
+            fold_rows = run_fold(fold, config, model=args.model, split=args.split, backends=backends,
+                                 save_dir=args.save_dir, teacher=args.teacher)
+        for row in fold_rows:
             print(format_row(row), flush=True)
             rows.append(row)
     if args.split == "kfold5" and len(folds) > 1:

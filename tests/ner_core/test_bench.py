@@ -40,10 +40,18 @@ def test_bench_writes_rows_and_saves_model(small_csv, tmp_path, capsys) -> None:
     assert "F1=" in capsys.readouterr().out
 
 
-def test_bench_kfold_has_a_mean_row(small_csv, tmp_path) -> None:
-    out = tmp_path / "rows.json"
-    bench.main(["--data", str(small_csv), "--split", "kfold5", "--model", "scratch", "--epochs", "1",
-                "--threads", "1", "--folds", "0,1", "--backends", "torch-fp32", "--json", str(out)])
+def test_bench_kfold_has_a_mean_row_and_rescores_its_saved_folds(small_csv, tmp_path) -> None:
+    out, again = tmp_path / "rows.json", tmp_path / "again.json"
+    common = ["--data", str(small_csv), "--split", "kfold5", "--model", "scratch", "--threads", "1", "--folds", "0,1",
+              "--backends", "torch-fp32"]
+    bench.main([*common, "--epochs", "1", "--save-dir", str(tmp_path / "models"), "--json", str(out)])
     rows = json.loads(out.read_text())
     assert [r["fold"] for r in rows] == ["0", "1", "mean"]
     assert rows[-1]["f1"] == pytest.approx((rows[0]["f1"] + rows[1]["f1"]) / 2)
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["fold0", "fold1"]
+
+    bench.main([*common, "--score", str(tmp_path / "models"), "--json", str(again)])  # no training
+    rescored = json.loads(again.read_text())
+    assert [(r["fold"], r["split"]) for r in rescored] == [("0", "kfold5"), ("1", "kfold5"), ("mean", "kfold5")]
+    assert [r["f1"] for r in rescored] == pytest.approx([r["f1"] for r in rows])
+    assert [r["train_seconds"] for r in rescored[:2]] == pytest.approx([r["train_seconds"] for r in rows[:2]])
