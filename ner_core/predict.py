@@ -110,8 +110,8 @@ def packed_probabilities(inputs: PackingInputs, run: Run, sentences: Sequence[Se
 
     groups = balanced_groups(costs, lanes if pool is not None else 1)
     others = [pool.submit(tag, group) for group in groups[1:]] if pool is not None else []
-    for group in groups[:1]:
-        tag(group)
+    if groups:
+        tag(groups[0])
     for other in others:
         other.result()
     return out
