@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ner_core.models import ModelDirectoryError, Tagger, load_tagger, read_model_config
+from ner_core.models import ModelDirectoryError, Tagger, load_tagger
 
 BACKENDS = ("torch-fp32", "onnx-fp32", "onnx-int8")
 ONNX_FILES = {"onnx-fp32": "model.onnx", "onnx-int8": "model.int8.onnx"}
@@ -61,9 +61,10 @@ class Runner:
     lanes: int = 1
 
 
-def onnx_runner(directory: Path, backend: str, *, threads: int | None = None) -> Runner:
-    """The runner of an exported ONNX graph. A file whose sha256 differs from the export
-    manifest, or that ONNX Runtime cannot read, is a ModelDirectoryError."""
+def onnx_runner(directory: Path, backend: str, *, kind: str, threads: int | None = None) -> Runner:
+    """The runner of an exported ONNX graph of a ``kind`` tagger ("bert" or "scratch"). A
+    file whose sha256 differs from the export manifest, or that ONNX Runtime cannot read,
+    is a ModelDirectoryError."""
     path = directory / ONNX_FILES[backend]
     manifest = json.loads((directory / MANIFEST_FILE).read_text())
     expected = manifest["files"].get(path.name)
@@ -74,15 +75,14 @@ def onnx_runner(directory: Path, backend: str, *, threads: int | None = None) ->
                                   f"re-export with: python -m ner_core.export {directory}")
     threads = threads or torch.get_num_threads()
     layout = manifest.get("layout", "lines")
-    kind = read_model_config(directory)["kind"]
     # A packed BERT call splits into independent groups of rows: one single-threaded
     # session run per core beats one session splitting each operator over the cores
     # (seed split, int8, batch 1: 457 vs 386 recipes/s); calls of one session may overlap.
     lanes = threads if kind == "bert" and layout == "packed" else 1
-    session = _session(path, 1 if lanes > 1 else threads)
+    session = onnx_session(path, 1 if lanes > 1 else threads)
     # The scratch tagger's graph is so small that, for one recipe, ONNX Runtime's thread
     # pool costs more than the second core gives: small calls go to a 1-thread session.
-    small = _session(path, 1) if threads > 1 and kind == "scratch" else None
+    small = onnx_session(path, 1) if threads > 1 and kind == "scratch" else None
     names = [i.name for i in session.get_inputs()]
     dtypes = {i.name: i.type for i in session.get_inputs()}
 
@@ -97,7 +97,8 @@ def onnx_runner(directory: Path, backend: str, *, threads: int | None = None) ->
     return Runner(run, backend, layout, lanes)
 
 
-def _session(path: Path, threads: int):
+def onnx_session(path: Path, threads: int):
+    """An ONNX Runtime CPU session on path with the settings every graph is served with."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -116,9 +117,9 @@ def _session(path: Path, threads: int):
         raise ModelDirectoryError(f"ONNX Runtime cannot load {path}: {e}") from e
 
 
-def load_runner(directory: Path, backend: str, *, threads: int | None = None) -> Runner:
-    """The runner of backend, or of the fastest present when ``auto``; PyTorch reads
-    padded line batches."""
+def load_runner(directory: Path, backend: str, *, kind: str, threads: int | None = None) -> Runner:
+    """The runner of backend, or of the fastest present when ``auto``, for a saved
+    ``kind`` tagger; PyTorch reads padded line batches."""
     present = available_backends(directory)
     chosen = present[0] if backend == "auto" else backend
     if chosen not in present:
@@ -128,4 +129,4 @@ def load_runner(directory: Path, backend: str, *, threads: int | None = None) ->
         if threads:
             torch.set_num_threads(threads)
         return Runner(torch_runner(load_tagger(directory)), chosen)
-    return onnx_runner(directory, chosen, threads=threads)
+    return onnx_runner(directory, chosen, kind=kind, threads=threads)

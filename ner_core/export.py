@@ -15,9 +15,9 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ner_core.backends import MANIFEST_FILE, ONNX_FILES, file_sha256
+from ner_core.backends import MANIFEST_FILE, ONNX_FILES, file_sha256, onnx_session
 from ner_core.graphs import pack_bert_graph, scratch_graph
-from ner_core.models import Tagger, load_tagger
+from ner_core.models import ModelDirectoryError, Tagger, load_tagger
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def _export_bert(tagger: Tagger, path: Path) -> None:
 def _export_scratch(tagger: Tagger, path: Path) -> None:
     """Write the packed graph of the scratch tagger, built node by node from its weights:
     one fused Attention op per layer (block-diagonal mask from segment ids) and the char
-    CNN as one matrix product over 3-character windows. torch.export gives ~220 small
+    CNN as three per-character table lookups (graphs.scratch_graph). torch.export gives ~220 small
     nodes for the same model, and at batch 1 ONNX Runtime's time goes into per-node cost."""
     import onnx
 
@@ -103,9 +103,11 @@ def _packed_difference(tagger: Tagger, path: Path) -> float:
     """Largest probability difference between the packed graph on packed sample rows and
     PyTorch on the same sentences one by one."""
     import numpy as np
-    import onnxruntime as ort
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    try:
+        session = onnx_session(path, 1)  # as the graph will be served
+    except ModelDirectoryError as e:
+        raise ExportError(f"the exported graph does not load: {e}") from e
     rows = _sample_rows(tagger)
     feed = tagger.inputs.pack(rows)
     out = session.run(None, {i.name: feed[i.name] for i in session.get_inputs()})[0]

@@ -185,7 +185,7 @@ class Predictor:
         directory = Path(directory)
         start = time.perf_counter()
         config = read_model_config(directory)
-        runner = load_runner(directory, backend, threads=threads)
+        runner = load_runner(directory, backend, kind=config["kind"], threads=threads)
         unit = config.get("train_config", {}).get("unit", "lines")
         predictor = cls(load_inputs(directory, config), runner, config["tag_names"], directory=directory, unit=unit)
         log.info("loaded %s (%s) in %.2fs", directory, runner.backend, time.perf_counter() - start)
